@@ -1,0 +1,173 @@
+"""Argument normalisation and validation shared by the TensorFlow- and PyTorch-style wrappers.
+
+Everything here runs at trace time on Python values and raises ``ValueError`` / ``TypeError``
+whose message names the public function, the argument, the value and what would be legal.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+_DIM_NAMES = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+_PRECISIONS = ("default", "high", "highest", "bfloat16", "tensorfloat32", "float32", "fastest")
+
+
+def dim_name(rank: int, i: int) -> str:
+    """``height``/``width``/``depth`` for ranks 1-3, else ``spatial dim i``."""
+    names = _DIM_NAMES.get(rank)
+    return names[i] if names else f"spatial dim {i}"
+
+
+def as_int(fn: str, name: str, value) -> int:
+    """An int from an int-like (numpy ints, 0-d concrete arrays), refusing bools, floats, tracers."""
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(
+            f"{fn}: {name} must be static Python ints, got a traced value; pass it as a "
+            "static argument of jax.jit"
+        )
+    if isinstance(value, (bool, np.bool_)) or not hasattr(value, "__index__"):
+        if isinstance(value, (np.ndarray, jax.Array)) and value.ndim == 0 and value.dtype.kind in "iu":
+            return int(value)
+        raise TypeError(f"{fn}: {name} must be an int, got {type(value).__name__} {value!r}")
+    return operator.index(value)
+
+
+def as_int_tuple(fn: str, name: str, value) -> tuple[int, ...]:
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(
+            f"{fn}: {name} must be static Python ints, got a traced value; pass it as a "
+            "static argument of jax.jit"
+        )
+    if isinstance(value, (np.ndarray, jax.Array)):
+        value = np.asarray(value).tolist()
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise TypeError(f"{fn}: {name} must be a sequence of ints, got {type(value).__name__} {value!r}")
+    return tuple(as_int(fn, name, v) for v in value)
+
+
+def array(fn: str, name: str, value):
+    """``jnp.asarray`` with a dtype check: floating or complex only."""
+    try:
+        value = jnp.asarray(value)
+    except TypeError as e:
+        raise TypeError(f"{fn}: {name} must be an array, got {type(value).__name__}") from e
+    if not jnp.issubdtype(value.dtype, jnp.inexact):
+        raise TypeError(
+            f"{fn}: {name} has dtype {value.dtype}; use a floating or complex dtype "
+            "(float16, bfloat16, float32, float64, complex64, complex128)"
+        )
+    return value
+
+
+def same_dtype(fn: str, names: tuple[str, str], a, b) -> None:
+    if a.dtype != b.dtype:
+        raise TypeError(
+            f"{fn}: {names[0]} has dtype {a.dtype} but {names[1]} has dtype {b.dtype}; "
+            "cast them to one dtype"
+        )
+
+
+def ints_per_dim(fn: str, name: str, value, rank: int, channels_first: bool) -> tuple[int, ...]:
+    """Strides or dilations: an int, one int per spatial dim, or TF's full-rank form.
+
+    The full-rank form has ``rank + 2`` entries in data_format order with 1 for batch and channel.
+    Every spatial value must be >= 1.
+    """
+    if isinstance(value, Sequence) or isinstance(value, (np.ndarray, jax.Array)):
+        values = as_int_tuple(fn, name, value)
+        if len(values) == rank + 2:
+            outer = (values[0], values[1]) if channels_first else (values[0], values[-1])
+            if outer != (1, 1):
+                raise ValueError(
+                    f"{fn}: {name}={list(values)} sets the batch or channel entry to "
+                    f"{outer}; in the full-rank form both must be 1"
+                )
+            values = values[2:] if channels_first else values[1:-1]
+        elif len(values) != rank:
+            raise ValueError(
+                f"{fn}: {name}={list(values)} has {len(values)} entries; give an int, {rank} "
+                f"(one per spatial dim) or {rank + 2} (full rank)"
+            )
+    else:
+        values = (as_int(fn, name, value),) * rank
+    for v in values:
+        if v < 1:
+            raise ValueError(f"{fn}: {name} must be >= 1 in every spatial dim, got {value!r}")
+    return values
+
+
+def padding_spec(fn: str, padding, rank: int, channels_first: bool):
+    """``"SAME"``/``"VALID"`` (any case), one ``(lo, hi)`` pair per spatial dim, or TF's full-rank
+    pair list (batch and channel pairs ``(0, 0)``). Returns the string or a tuple of int pairs."""
+    if isinstance(padding, str):
+        upper = padding.upper()
+        if upper not in ("SAME", "VALID"):
+            raise ValueError(
+                f"{fn}: padding {padding!r} is not one of 'SAME', 'VALID' or a list of "
+                f"{rank} (low, high) pairs"
+            )
+        return upper
+    if isinstance(padding, (np.ndarray, jax.Array)):
+        padding = np.asarray(padding).tolist()
+    if not isinstance(padding, Sequence):
+        raise TypeError(
+            f"{fn}: padding must be 'SAME', 'VALID' or a list of (low, high) pairs, got "
+            f"{type(padding).__name__} {padding!r}"
+        )
+    pairs = []
+    for pair in padding:
+        pair = as_int_tuple(fn, "padding", pair)
+        if len(pair) != 2:
+            raise ValueError(f"{fn}: padding entry {pair} is not a (low, high) pair")
+        pairs.append(pair)
+    if len(pairs) == rank + 2:
+        outer = (pairs[0], pairs[1]) if channels_first else (pairs[0], pairs[-1])
+        if outer != ((0, 0), (0, 0)):
+            raise ValueError(
+                f"{fn}: padding {padding!r} pads the batch or channel dimension; in the "
+                "full-rank form their pairs must be (0, 0)"
+            )
+        pairs = pairs[2:] if channels_first else pairs[1:-1]
+    elif len(pairs) != rank:
+        raise ValueError(
+            f"{fn}: padding {padding!r} has {len(pairs)} pairs; give {rank} (one per spatial "
+            f"dim) or {rank + 2} (full rank)"
+        )
+    for lo, hi in pairs:
+        if lo < 0 or hi < 0:
+            raise ValueError(f"{fn}: padding {padding!r} is negative; pads must be >= 0")
+    return tuple(pairs)
+
+
+def precision(fn: str, value):
+    """None, a ``lax.Precision``, a name ('highest', ...) or a pair of those: hashable as given."""
+    if value is None or isinstance(value, lax.Precision):
+        return value
+    if isinstance(value, str):
+        if value.lower() not in _PRECISIONS:
+            raise ValueError(f"{fn}: precision {value!r} is not one of {_PRECISIONS} or a lax.Precision")
+        return value.lower()
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return tuple(precision(fn, v) for v in value)
+    raise TypeError(f"{fn}: precision must be None, a string or a lax.Precision, got {value!r}")
+
+
+def element_type(fn: str, value):
+    if value is None:
+        return None
+    try:
+        return np.dtype(value)
+    except TypeError as e:
+        raise TypeError(f"{fn}: preferred_element_type {value!r} is not a dtype") from e
+
+
+def method(fn: str, value, methods: tuple[str, ...]) -> str:
+    if value != "auto" and value not in methods:
+        raise ValueError(f"{fn}: method {value!r} is not one of {('auto', *methods)}")
+    return value

@@ -1,0 +1,106 @@
+"""The forward convolution in jconv's canonical layout, and the one call site of XLA's conv.
+
+Canonical layout: inputs ``(N, *spatial, C)``, filters ``(*k, C_in / groups, C_out)`` (TensorFlow's
+HWIO), outputs ``(N, *spatial, C_out)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jax import lax
+
+from jconv import _shapes
+
+Pair = tuple[int, int]
+
+
+def canonical_dimension_numbers(rank: int) -> lax.ConvDimensionNumbers:
+    """``("NHWC", "HWIO", "NHWC")`` for any number of spatial dims, as index specs."""
+    spatial = tuple(range(1, rank + 1))
+    return lax.ConvDimensionNumbers(
+        lhs_spec=(0, rank + 1, *spatial),
+        rhs_spec=(rank + 1, rank, *range(rank)),
+        out_spec=(0, rank + 1, *spatial),
+    )
+
+
+def conv_general_dilated(
+    lhs,
+    rhs,
+    window_strides: Sequence[int],
+    padding: Sequence[Pair],
+    lhs_dilation: Sequence[int],
+    rhs_dilation: Sequence[int],
+    dimension_numbers: lax.ConvDimensionNumbers,
+    feature_group_count: int = 1,
+    batch_group_count: int = 1,
+    precision=None,
+    preferred_element_type=None,
+):
+    """``lax.conv_general_dilated`` routed around XLA's conv-operand-swap abort.
+
+    When :func:`jconv._shapes.xla_swap_hazard` says the compiler would mis-swap the operands,
+    each offending dim gets ``stride`` more rows of high padding (one more output row, which
+    breaks the pattern) and that row is sliced off again. Values are unchanged.
+    """
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    hazard = _shapes.xla_swap_hazard(
+        [lhs.shape[i] for i in lhs_spec[2:]],
+        [rhs.shape[i] for i in rhs_spec[2:]],
+        window_strides,
+        padding,
+        lhs_dilation,
+        rhs_dilation,
+        feature_group_count * batch_group_count,
+    )
+    padding = [tuple(p) for p in padding]
+    for i in hazard:
+        padding[i] = (padding[i][0], padding[i][1] + window_strides[i])
+    out = lax.conv_general_dilated(
+        lhs,
+        rhs,
+        window_strides=tuple(window_strides),
+        padding=tuple(padding),
+        lhs_dilation=tuple(lhs_dilation),
+        rhs_dilation=tuple(rhs_dilation),
+        dimension_numbers=dimension_numbers,
+        feature_group_count=feature_group_count,
+        batch_group_count=batch_group_count,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
+    for i in hazard:
+        axis = out_spec[2 + i]
+        out = lax.slice_in_dim(out, 0, out.shape[axis] - 1, axis=axis)
+    return out
+
+
+def conv(
+    x,
+    w,
+    strides: Sequence[int],
+    padding: Sequence[Pair],
+    dilations: Sequence[int],
+    groups: int,
+    precision=None,
+    preferred_element_type=None,
+):
+    """Forward convolution (cross-correlation) in canonical layout with explicit padding.
+
+    ``y[b, i, o] = sum_{t, c} x_pad[b, i * s + t * d, g(o) * C_in/g + c] * w[t, c, o]`` where
+    ``g(o) = o // (C_out / groups)`` picks the group of output channel ``o``.
+    """
+    rank = x.ndim - 2
+    return conv_general_dilated(
+        x,
+        w,
+        strides,
+        padding,
+        (1,) * rank,
+        dilations,
+        canonical_dimension_numbers(rank),
+        feature_group_count=groups,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )

@@ -1,0 +1,195 @@
+"""Each derivation of the transposed convolution and of the filter gradient, one function each.
+
+All work in the canonical layout (``(N, *spatial, C)`` data, ``(*k, C_in / g, C_out)`` filters)
+on validated, explicit settings:
+
+* ``out_sizes``/``kernel_sizes``: the forward input sizes ``n`` / kernel sizes ``k``,
+* ``strides``, ``dilations``: per spatial dim,
+* ``padding``: the forward conv's explicit ``(lo, hi)`` per dim (already resolved for ``n``),
+* ``groups``: the forward conv's feature groups.
+
+The transposed conv of ``dy`` is the input gradient of the forward conv ``x -> conv(x, w)``; the
+filter gradient is the gradient of ``w -> conv(x, w)``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from jconv import _core, _helpers, _shapes
+
+
+def transposed_filter(w, groups: int):
+    """Filter of the stride-1 conv that computes the transposed conv: flipped, channels swapped.
+
+    ``w`` is ``(*k, C_in / g, C_out)``; the result is ``(*k, C_out / g, C_in)`` with
+    ``wt[t, j, gi * C_in/g + i] = w[k - 1 - t, i, gi * C_out/g + j]``: inside each group the
+    forward conv's output channels become input channels.
+    """
+    rank = w.ndim - 2
+    *k, cin_g, cout = w.shape
+    w = _helpers.rot180(w)
+    w = w.reshape(*k, cin_g, groups, cout // groups)
+    w = jnp.transpose(w, (*range(rank), rank + 2, rank + 1, rank))
+    return w.reshape(*k, cout // groups, groups * cin_g)
+
+
+def _transposed_pads(dy, w, out_sizes, strides, padding, dilations):
+    rank = dy.ndim - 2
+    return tuple(
+        _shapes.transpose_padding(n, m, k, s, d, lo)
+        for n, m, k, s, d, (lo, _) in zip(
+            out_sizes, dy.shape[1:-1], w.shape[:rank], strides, dilations, padding
+        )
+    )
+
+
+def transpose_dilate(dy, w, *, out_sizes, strides, padding, dilations, groups,
+                     precision=None, preferred_element_type=None):
+    """``lhs_dilation``: a stride-1 conv of ``dy`` with ``s - 1`` zeros between rows, flipped kernel.
+
+    Padding per dim from :func:`jconv._shapes.transpose_padding`.
+    """
+    rank = dy.ndim - 2
+    return _core.conv_general_dilated(
+        dy,
+        transposed_filter(w, groups),
+        (1,) * rank,
+        _transposed_pads(dy, w, out_sizes, strides, padding, dilations),
+        strides,
+        dilations,
+        _core.canonical_dimension_numbers(rank),
+        feature_group_count=groups,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
+
+
+def transpose_pad(dy, w, *, out_sizes, strides, padding, dilations, groups,
+                  precision=None, preferred_element_type=None):
+    """The classic manual derivation: ``pad_to_full``, crop to the wanted rows, ``rot180`` conv.
+
+    ``pad_to_full`` inserts the zeros and pads ``k_eff - 1`` each side; rows ``lo .. lo + n - 1``
+    of the full result are the forward input rows, so the full input is cropped by ``lo`` before and
+    ended at ``n + lo + k_eff - 1`` rows (negative pads crop, positive add the rows the forward
+    conv never read). An optimisation barrier keeps XLA from folding the pad back into an
+    ``lhs_dilation`` conv.
+    """
+    rank = dy.ndim - 2
+    k_sizes = w.shape[:rank]
+    full = _helpers.pad_to_full(dy, k_sizes, strides, dilations)
+    config = [(0, 0, 0)]
+    for size, n, k, d, (lo, _) in zip(full.shape[1:-1], out_sizes, k_sizes, dilations, padding):
+        k_eff = _shapes.effective_kernel_size(k, d)
+        config.append((-lo, n + lo + k_eff - 1 - size, 0))
+    config.append((0, 0, 0))
+    z = lax.optimization_barrier(lax.pad(full, jnp.zeros((), full.dtype), config))
+    return _core.conv(
+        z,
+        transposed_filter(w, groups),
+        (1,) * rank,
+        ((0, 0),) * rank,
+        dilations,
+        groups,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
+
+
+def transpose_vjp(dy, w, *, out_sizes, strides, padding, dilations, groups,
+                  precision=None, preferred_element_type=None):
+    """``jax.vjp`` of the forward conv, evaluated at a zero primal of the output's shape.
+
+    JAX transposes the conv into the same ``lhs_dilation`` conv as :func:`transpose_dilate`. When
+    that conv would hit XLA's operand-swap abort (:func:`jconv._shapes.xla_swap_hazard`), the
+    forward conv is written as an explicit pad followed by a VALID conv, whose transpose has no
+    such pattern (its low padding is ``k_eff - 1``); the values are the same.
+    """
+    rank = dy.ndim - 2
+    cin = w.shape[-2] * groups
+    x0 = jnp.zeros((dy.shape[0], *out_sizes, cin), dy.dtype)
+    pads = _transposed_pads(dy, w, out_sizes, strides, padding, dilations)
+    hazard = _shapes.xla_swap_hazard(
+        dy.shape[1:-1], w.shape[:rank], (1,) * rank, pads, strides, dilations, groups
+    )
+
+    def forward(x):
+        conv_padding = padding
+        if hazard:
+            config = [(0, 0, 0), *((lo, hi, 0) for lo, hi in padding), (0, 0, 0)]
+            x = lax.pad(x, jnp.zeros((), x.dtype), config)
+            conv_padding = ((0, 0),) * rank
+        return _core.conv(x, w, strides, conv_padding, dilations, groups,
+                          precision=precision, preferred_element_type=preferred_element_type)
+
+    out, pullback = jax.vjp(forward, x0)
+    return pullback(dy.astype(out.dtype))[0]
+
+
+def filter_grad_vjp(x, dy, *, kernel_sizes, strides, padding, dilations, groups,
+                    precision=None, preferred_element_type=None):
+    """``jax.vjp`` of ``w -> conv(x, w)``, evaluated at a zero filter of the wanted shape."""
+    cin_g = x.shape[-1] // groups
+    w0 = jnp.zeros((*kernel_sizes, cin_g, dy.shape[-1]), x.dtype)
+
+    def forward(w):
+        return _core.conv(x, w, strides, padding, dilations, groups,
+                          precision=precision, preferred_element_type=preferred_element_type)
+
+    out, pullback = jax.vjp(forward, w0)
+    return pullback(dy.astype(out.dtype))[0]
+
+
+def filter_grad_conv(x, dy, *, kernel_sizes, strides, padding, dilations, groups,
+                     precision=None, preferred_element_type=None):
+    """The filter gradient as one convolution of the input with the output gradient.
+
+    ``dw[t, c, o] = sum_{b, i} x_pad[b, i * s + t * d, c] * dy[b, i, o]``: a correlation over the
+    spatial dims in which the batch is contracted like a channel, ``dy`` is the kernel dilated by
+    the forward *stride* and the window moves by the forward *dilation*. The input's channels act
+    as the batch; ``batch_group_count = groups`` pairs each group of input channels with its group
+    of output channels. Padding from :func:`jconv._shapes.filter_grad_padding`.
+    """
+    rank = x.ndim - 2
+    pads = tuple(
+        _shapes.filter_grad_padding(n, m, k, s, d, lo)
+        for n, m, k, s, d, (lo, _) in zip(
+            x.shape[1:-1], dy.shape[1:-1], kernel_sizes, strides, dilations, padding
+        )
+    )
+    spatial = tuple(range(1, rank + 1))
+    dimension_numbers = lax.ConvDimensionNumbers(
+        lhs_spec=(rank + 1, 0, *spatial),
+        rhs_spec=(rank + 1, 0, *spatial),
+        out_spec=(rank, rank + 1, *range(rank)),
+    )
+    return _core.conv_general_dilated(
+        x,
+        dy,
+        dilations,
+        pads,
+        (1,) * rank,
+        strides,
+        dimension_numbers,
+        batch_group_count=groups,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
+
+
+TRANSPOSE = {"dilate": transpose_dilate, "vjp": transpose_vjp, "pad": transpose_pad}
+FILTER_GRAD = {"vjp": filter_grad_vjp, "conv": filter_grad_conv}
+
+
+def auto_transpose_method(backend: str, rank: int, strides) -> str:
+    """The derivation ``method="auto"`` uses for a transposed conv / input gradient."""
+    del backend, rank, strides
+    return "dilate"
+
+
+def auto_filter_grad_method(backend: str, rank: int, strides) -> str:
+    """The derivation ``method="auto"`` uses for a filter gradient."""
+    del backend, rank, strides
+    return "conv"

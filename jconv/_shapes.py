@@ -1,0 +1,207 @@
+"""Pure-integer shape and padding arithmetic for convolutions and their transposes.
+
+Nothing here touches an array. Every size, padding and legal range that jconv uses is computed by
+one function of this module, per spatial dimension, from Python ints:
+
+* ``n``   input size of the forward convolution (the transposed conv's *output* size),
+* ``m``   output size of the forward convolution (the transposed conv's *input* size),
+* ``k``   kernel size, ``d`` kernel dilation, ``k_eff = (k - 1) * d + 1`` the dilated kernel,
+* ``s``   stride, ``(lo, hi)`` zero padding added before and after the input.
+
+The forward convolution reads the padded input of length ``n + lo + hi`` in windows of ``k_eff``
+spaced ``s`` apart, so ``m = (n + lo + hi - k_eff) // s + 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+Pair = tuple[int, int]
+
+
+def effective_kernel_size(k: int, d: int) -> int:
+    """Size of a kernel of ``k`` taps dilated by ``d``: ``(k - 1) * d + 1``.
+
+    >>> effective_kernel_size(3, 2)
+    5
+    """
+    return (k - 1) * d + 1
+
+
+def same_padding(n: int, k: int, s: int, d: int = 1) -> Pair:
+    """TensorFlow's ``"SAME"`` padding of one dimension.
+
+    SAME makes ``m = ceil(n / s)``. The padded input must hold the last window, which starts at
+    ``(m - 1) * s``: ``total = max((m - 1) * s + k_eff - n, 0)``. TensorFlow puts the smaller half
+    before: ``lo = total // 2``, ``hi = total - lo`` (so an odd pad goes *after*).
+
+    >>> same_padding(5, 3, 2)       # m = 3, total = 2 * 2 + 3 - 5 = 2
+    (1, 1)
+    >>> same_padding(4, 4, 2)       # m = 2, total = 2 + 4 - 4 = 2
+    (1, 1)
+    >>> same_padding(6, 4, 2)       # m = 3, total = 4 + 4 - 6 = 2
+    (1, 1)
+    >>> same_padding(5, 2, 1)       # total = 1: the odd pixel goes after
+    (0, 1)
+    """
+    m = -(-n // s)
+    total = max((m - 1) * s + effective_kernel_size(k, d) - n, 0)
+    return total // 2, total - total // 2
+
+
+def conv_output_size(n: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
+    """Forward output size ``m = (n + lo + hi - k_eff) // s + 1``.
+
+    Returns 0 or less when the window does not fit in the padded input; callers validate.
+
+    >>> conv_output_size(5, 3, 2, 1, 0, 0)   # VALID: windows start at 0 and 2
+    2
+    >>> conv_output_size(5, 3, 2, 1, 1, 1)   # SAME: ceil(5 / 2)
+    3
+    """
+    return (n + lo + hi - effective_kernel_size(k, d)) // s + 1
+
+
+def transpose_size_range(m: int, k: int, s: int, d: int, padding: str | Pair) -> Pair:
+    """Every forward input size ``n`` whose forward output size is ``m``, as ``(n_min, n_max)``.
+
+    A transposed convolution maps ``m`` back to ``n``; for ``s > 1`` several ``n`` give the same
+    ``m`` (the forward conv drops up to ``s - 1`` trailing rows), so ``n`` must be chosen.
+
+    * ``"SAME"``: ``m = ceil(n / s)``, so ``n`` in ``[(m - 1) * s + 1, m * s]``.
+    * ``"VALID"``: ``m = (n - k_eff) // s + 1``, so ``n`` in ``[(m - 1) * s + k_eff, ... + s - 1]``.
+    * explicit ``(lo, hi)``: as VALID with ``n + lo + hi`` in place of ``n``, and ``n >= 1``.
+
+    The range is empty (``n_min > n_max``) when no size works.
+
+    >>> transpose_size_range(2, 3, 2, 1, "VALID")   # the seeds' example: 5 or 6
+    (5, 6)
+    >>> transpose_size_range(4, 4, 2, 1, "SAME")
+    (7, 8)
+    >>> transpose_size_range(3, 3, 1, 1, (1, 1))
+    (3, 3)
+    """
+    k_eff = effective_kernel_size(k, d)
+    if padding == "SAME":
+        return (m - 1) * s + 1, m * s
+    if padding == "VALID":
+        lo, hi = 0, 0
+    else:
+        lo, hi = padding
+    first = (m - 1) * s + k_eff - lo - hi
+    return max(first, 1), first + s - 1
+
+
+def default_transpose_size(m: int, k: int, s: int, d: int, padding: str | Pair) -> int:
+    """The output size a transposed conv picks when none is given.
+
+    Keras' ``Conv2DTranspose`` rule: SAME gives ``m * s``; VALID gives ``m * s + max(k_eff - s, 0)``.
+    With explicit padding the smallest legal size ``(m - 1) * s + k_eff - lo - hi`` (PyTorch's
+    ``output_padding=0``).
+
+    >>> default_transpose_size(2, 3, 2, 1, "VALID")
+    5
+    >>> default_transpose_size(4, 3, 2, 1, "SAME")
+    8
+    >>> default_transpose_size(3, 3, 2, 1, (1, 1))
+    5
+    """
+    k_eff = effective_kernel_size(k, d)
+    if padding == "SAME":
+        return m * s
+    if padding == "VALID":
+        return m * s + max(k_eff - s, 0)
+    lo, hi = padding
+    return (m - 1) * s + k_eff - lo - hi
+
+
+def resolve_padding(padding: str | Pair, n: int, k: int, s: int, d: int) -> Pair:
+    """Explicit ``(lo, hi)`` for one dimension of a forward conv with input size ``n``.
+
+    >>> resolve_padding("SAME", 5, 3, 2, 1), resolve_padding("VALID", 5, 3, 2, 1)
+    ((1, 1), (0, 0))
+    """
+    if padding == "SAME":
+        return same_padding(n, k, s, d)
+    if padding == "VALID":
+        return 0, 0
+    return padding
+
+
+def transpose_padding(n: int, m: int, k: int, s: int, d: int, lo: int) -> Pair:
+    """Padding of the stride-1 conv that computes the transposed conv on the zero-inserted input.
+
+    Insert ``s - 1`` zeros between the ``m`` input rows (length ``(m - 1) * s + 1``), pad by
+    ``(lo_t, hi_t)`` and correlate with the flipped kernel at stride 1. Output row ``i`` must see
+    forward input row ``i``: the first forward window (at padded position 0, i.e. input row
+    ``-lo``) ends at tap ``k_eff - 1``, so ``lo_t = k_eff - 1 - lo``; the output length
+    ``(m - 1) * s + 1 + lo_t + hi_t - k_eff + 1 = n`` gives ``hi_t = n + lo - (m - 1) * s - 1``.
+    Negative values crop.
+
+    >>> transpose_padding(5, 2, 3, 2, 1, 0)   # the seeds' example: "pad to full"
+    (2, 2)
+    >>> transpose_padding(6, 2, 3, 2, 1, 0)   # one more row: the last input row meets no window
+    (2, 3)
+    """
+    return effective_kernel_size(k, d) - 1 - lo, n + lo - (m - 1) * s - 1
+
+
+def filter_grad_padding(n: int, m: int, k: int, s: int, d: int, lo: int) -> Pair:
+    """Padding of the input when the filter gradient is computed as a convolution.
+
+    ``dw[t] = sum_i x_pad[i * s + t * d] * dy[i]``: a correlation of the padded input with ``dy``
+    dilated by ``s``, taken at stride ``d``. Only the first ``(m - 1) * s + k_eff`` padded rows
+    are ever read, so the high padding is cut to ``(m - 1) * s + k_eff - n - lo`` (negative
+    crops), which makes the result exactly ``k`` long.
+
+    >>> filter_grad_padding(6, 2, 3, 2, 1, 0)    # the sixth row is never read
+    (0, -1)
+    """
+    return lo, (m - 1) * s + effective_kernel_size(k, d) - n - lo
+
+
+def xla_swap_hazard(
+    in_sizes: Sequence[int],
+    kernel_sizes: Sequence[int],
+    strides: Sequence[int],
+    padding: Sequence[Pair],
+    lhs_dilation: Sequence[int],
+    rhs_dilation: Sequence[int],
+    groups: int = 1,
+) -> tuple[int, ...]:
+    """Dimensions that make XLA's conv-operand swap build an invalid convolution.
+
+    XLA's algebraic simplifier swaps a convolution's operands when the kernel is larger than the
+    input (product of the kernel sizes over dims it swaps > product of input sizes). A dim with no
+    padding, no kernel dilation, ``lhs_dilation == k`` and ``stride == k - 1`` is taken as a
+    "group" dim and copied unchanged, so after the swap its window no longer matches the new
+    kernel and the compiler aborts the process (CHECK failure "Window dimensions do not match RHS
+    shape"; seen in jaxlib 0.10.2 for the lhs_dilation form of transposed convs with k = s = 2).
+
+    Returns those group-like dims when the swap would fire, else ``()``. Callers break the pattern
+    by padding one of them by one extra row and slicing it off.
+
+    >>> xla_swap_hazard((2, 3), (3, 2), (1, 1), ((2, 1), (0, 0)), (1, 2), (1, 1))
+    (1,)
+    >>> xla_swap_hazard((2, 3), (3, 2), (1, 1), ((2, 1), (0, 1)), (1, 2), (1, 1))
+    ()
+    """
+    if groups != 1:
+        return ()
+    group_dims = []
+    kernel_product = swapped_product = 1
+    for i, (n, k, s, (lo, hi), ld, rd) in enumerate(
+        zip(in_sizes, kernel_sizes, strides, padding, lhs_dilation, rhs_dilation)
+    ):
+        plain = lo == 0 and hi == 0 and rd == 1
+        if plain and ld == k and s == k - 1:
+            group_dims.append(i)
+            continue
+        if plain and k == n and ld == 1 and s == 1:
+            continue
+        kernel_product *= k
+        full_pad = n == 1 and s == 1 and rd == 1 and lo == k - 1 and hi == k - 1
+        swapped_product *= k if full_pad else n
+    if group_dims and kernel_product > swapped_product:
+        return tuple(group_dims)
+    return ()
