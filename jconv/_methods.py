@@ -102,6 +102,10 @@ def transpose_vjp(dy, w, *, out_sizes, strides, padding, dilations, groups,
                   precision=None, preferred_element_type=None):
     """``jax.vjp`` of the forward conv, evaluated at a zero primal of the output's shape.
 
+    The forward conv's high padding is taken as :func:`jconv._shapes.filter_grad_padding` (the
+    rows the forward conv reads, no more), so its output has exactly ``dy``'s size for any
+    ``out_sizes``.
+
     JAX transposes the conv into the same ``lhs_dilation`` conv as :func:`transpose_dilate`. When
     that conv would hit XLA's operand-swap abort (:func:`jconv._shapes.xla_swap_hazard`), the
     forward conv is written as an explicit pad followed by a VALID conv, whose transpose has no
@@ -110,6 +114,14 @@ def transpose_vjp(dy, w, *, out_sizes, strides, padding, dilations, groups,
     rank = dy.ndim - 2
     cin = w.shape[-2] * groups
     x0 = jnp.zeros((dy.shape[0], *out_sizes, cin), dy.dtype)
+    # High padding that makes the forward output exactly dy's size: the same rows are read, and
+    # it also covers output sizes past the forward range (PyTorch's output_padding >= stride).
+    padding = tuple(
+        _shapes.filter_grad_padding(n, m, k, s, d, lo)
+        for n, m, k, s, d, (lo, _) in zip(
+            out_sizes, dy.shape[1:-1], w.shape[:rank], strides, dilations, padding
+        )
+    )
     pads = _transposed_pads(dy, w, out_sizes, strides, padding, dilations)
     hazard = _shapes.xla_swap_hazard(
         dy.shape[1:-1], w.shape[:rank], (1,) * rank, pads, strides, dilations, groups
