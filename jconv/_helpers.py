@@ -76,7 +76,7 @@ def nhwc_to_hwio(x):
 
     With it a batch of output gradients serves as a filter whose input channels are the batch. For
     stride 1 and VALID padding the filter gradient of ``conv2d(x, w)`` is
-    ``nhwc_to_hwio(conv2d(jnp.moveaxis(x, -1, 0), nhwc_to_hwio(dy)))``: the input's channels
+    ``nhwc_to_hwio(conv2d(jnp.swapaxes(x, 0, -1), nhwc_to_hwio(dy)))``: the input's channels
     become its batch, the batch is contracted like a channel.
 
     Examples:

@@ -96,8 +96,8 @@ def default_transpose_size(m: int, k: int, s: int, d: int, padding: str | Pair) 
     """The output size a transposed conv picks when none is given.
 
     Keras' ``Conv2DTranspose`` rule: SAME gives ``m * s``; VALID gives ``m * s + max(k_eff - s, 0)``.
-    With explicit padding the smallest legal size ``(m - 1) * s + k_eff - lo - hi`` (PyTorch's
-    ``output_padding=0``).
+    With explicit padding the smallest legal size, ``(m - 1) * s + k_eff - lo - hi`` (PyTorch's
+    ``output_padding=0``) or 1 if the padding eats more than that.
 
     >>> default_transpose_size(2, 3, 2, 1, "VALID")
     5
@@ -111,8 +111,7 @@ def default_transpose_size(m: int, k: int, s: int, d: int, padding: str | Pair) 
         return m * s
     if padding == "VALID":
         return m * s + max(k_eff - s, 0)
-    lo, hi = padding
-    return (m - 1) * s + k_eff - lo - hi
+    return transpose_size_range(m, k, s, d, padding)[0]
 
 
 def resolve_padding(padding: str | Pair, n: int, k: int, s: int, d: int) -> Pair:

@@ -17,7 +17,8 @@ _STATIC = ("strides", "padding", "dilations", "groups", "channels_first", "preci
 
 
 def _pad_repr(spec) -> str:
-    return repr(spec) if isinstance(spec, str) else repr([list(p) for p in spec])
+    """One dim's padding for messages: 'SAME', 'VALID' or (lo, hi)."""
+    return repr(spec) if isinstance(spec, str) else repr(tuple(spec))
 
 
 # ---------------------------------------------------------------------------------------------

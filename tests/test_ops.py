@@ -1,0 +1,198 @@
+"""Every op and every derivation against the NumPy loop reference and against each other."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jconv
+from jconv import reference
+
+# (rank, input spatial, kernel, strides, dilations, padding, C_in, C_out, groups)
+CASES = [
+    (1, (7,), (3,), (2,), (1,), "VALID", 2, 3, 1),
+    (1, (8,), (4,), (3,), (1,), "SAME", 3, 3, 3),
+    (1, (9,), (3,), (1,), (2,), ((2, 1),), 2, 4, 2),
+    (2, (5, 5), (3, 3), (2, 2), (1, 1), "VALID", 1, 1, 1),
+    (2, (6, 7), (3, 2), (2, 3), (1, 1), "SAME", 2, 3, 1),
+    (2, (7, 6), (4, 4), (2, 2), (1, 1), "SAME", 4, 6, 2),
+    (2, (8, 5), (3, 3), (3, 1), (1, 2), "VALID", 3, 2, 1),
+    (2, (6, 6), (2, 3), (1, 2), (2, 1), ((1, 2), (0, 3)), 2, 2, 1),
+    (2, (2, 3), (3, 2), (1, 2), (1, 1), ((2, 1), (0, 0)), 2, 3, 1),
+    (2, (5, 4), (2, 2), (2, 2), (1, 1), "VALID", 6, 4, 2),
+    (3, (4, 5, 3), (2, 3, 2), (2, 1, 2), (1, 1, 1), "SAME", 2, 2, 1),
+    (3, (5, 4, 4), (3, 2, 2), (1, 2, 2), (2, 1, 1), "VALID", 2, 4, 2),
+]
+
+
+def _id(case):
+    rank, n, k, s, d, p, cin, cout, g = case
+    pad = p if isinstance(p, str) else "explicit"
+    return f"{rank}d-n{'x'.join(map(str, n))}-k{'x'.join(map(str, k))}-s{'x'.join(map(str, s))}-d{'x'.join(map(str, d))}-{pad}-g{g}"
+
+
+def _ints(rng, shape, dtype):
+    return jnp.asarray(rng.integers(-3, 4, size=shape), dtype)
+
+
+def _forward_data(case, dtype, seed=0):
+    rank, n, k, s, d, p, cin, cout, g = case
+    rng = np.random.default_rng(seed)
+    x = _ints(rng, (2, *n, cin), dtype)
+    w = _ints(rng, (*k, cin // g, cout), dtype)
+    return x, w
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_forward_matches_reference(case, x64):
+    rank, n, k, s, d, p, cin, cout, g = case
+    x, w = _forward_data(case, jnp.float64)
+    got = jconv.conv(x, w, strides=s, padding=p, dilations=d)
+    np.testing.assert_array_equal(got, reference.conv(x, w, s, p, d))
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_transpose_every_size_every_method(case, x64):
+    """Every legal output size, every method: exactly the reference overlay, in float64 and
+    float32 (integer-valued inputs make every derivation exact)."""
+    rank, n, k, s, d, p, cin, cout, g = case
+    x, w = _forward_data(case, jnp.float64)
+    m = jconv.conv_output_shape(n, k, s, p, d)
+    ranges = jconv.conv_transpose_output_shapes(m, k, s, p, d)
+    rng = np.random.default_rng(1)
+    dy = _ints(rng, (2, *m, cout), jnp.float64)
+    for sizes in itertools.product(*(range(lo, hi + 1) for lo, hi in ranges)):
+        want = reference.conv_transpose(dy, w, sizes, s, p, d, groups=g)
+        for method in jconv.TRANSPOSE_METHODS:
+            for dtype in (jnp.float64, jnp.float32):
+                got = jconv.conv_transpose(dy.astype(dtype), w.astype(dtype), (2, *sizes, cin), s,
+                                           p, dilations=d, method=method)
+                assert got.dtype == dtype
+                np.testing.assert_array_equal(got, want, err_msg=f"{method} {sizes} {dtype}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_filter_grad_every_method(case, x64):
+    rank, n, k, s, d, p, cin, cout, g = case
+    x, w = _forward_data(case, jnp.float64)
+    m = jconv.conv_output_shape(n, k, s, p, d)
+    dy = _ints(np.random.default_rng(2), (2, *m, cout), jnp.float64)
+    want = reference.conv_backprop_filter(x, w.shape, dy, s, p, d)
+    for method in jconv.FILTER_GRAD_METHODS:
+        for dtype in (jnp.float64, jnp.float32):
+            got = jconv.conv_backprop_filter(x.astype(dtype), w.shape, dy.astype(dtype), s, p,
+                                             dilations=d, method=method)
+            np.testing.assert_array_equal(got, want, err_msg=f"{method} {dtype}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_identities(case, x64):
+    """backprop_input == jax.vjp == jax.linear_transpose of the forward conv; backprop_filter ==
+    jax.vjp; <dy, conv(x)> == <conv_T(dy), x> == <dw, w>."""
+    rank, n, k, s, d, p, cin, cout, g = case
+    x, w = _forward_data(case, jnp.float64, seed=5)
+
+    def fwd(x, w):
+        return jconv.conv(x, w, strides=s, padding=p, dilations=d)
+
+    y, pullback = jax.vjp(fwd, x, w)
+    dy = _ints(np.random.default_rng(6), y.shape, jnp.float64)
+    dx_vjp, dw_vjp = pullback(dy)
+    (dx_lin,) = jax.linear_transpose(lambda x: fwd(x, w), x)(dy)
+    for method in jconv.TRANSPOSE_METHODS:
+        dx = jconv.conv_backprop_input(x.shape, w, dy, s, p, dilations=d, method=method)
+        np.testing.assert_array_equal(dx, dx_vjp)
+        np.testing.assert_array_equal(dx, dx_lin)
+        assert float(jnp.vdot(dy, y)) == float(jnp.vdot(dx, x))
+    for method in jconv.FILTER_GRAD_METHODS:
+        dw = jconv.conv_backprop_filter(x, w.shape, dy, s, p, dilations=d, method=method)
+        np.testing.assert_array_equal(dw, dw_vjp)
+        assert float(jnp.vdot(dy, y)) == float(jnp.vdot(dw, w))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] in (1, 2, 3)][::3], ids=_id)
+def test_channels_first_matches_channels_last(case):
+    rank, n, k, s, d, p, cin, cout, g = case
+    x, w = _forward_data(case, jnp.float32)
+    fmt_last = {1: "NWC", 2: "NHWC", 3: "NDHWC"}[rank]
+    fmt_first = {1: "NCW", 2: "NCHW", 3: "NCDHW"}[rank]
+    to_first = (0, rank + 1, *range(1, rank + 1))
+    to_last = (0, *range(2, rank + 2), 1)
+    y = jconv.conv(x, w, s, p, fmt_last, d)
+    y_first = jconv.conv(jnp.transpose(x, to_first), w, s, p, fmt_first, d)
+    np.testing.assert_array_equal(jnp.transpose(y_first, to_last), y)
+    for method in jconv.TRANSPOSE_METHODS:
+        dx = jconv.conv_transpose(y, w, x.shape, s, p, fmt_last, d, method=method)
+        dx_first = jconv.conv_transpose(jnp.transpose(y, to_first), w, jnp.transpose(x, to_first).shape,
+                                        s, p, fmt_first, d, method=method)
+        np.testing.assert_array_equal(jnp.transpose(dx_first, to_last), dx)
+    for method in jconv.FILTER_GRAD_METHODS:
+        dw = jconv.conv_backprop_filter(x, w.shape, y, s, p, fmt_last, d, method=method)
+        dw_first = jconv.conv_backprop_filter(jnp.transpose(x, to_first), w.shape,
+                                              jnp.transpose(y, to_first), s, p, fmt_first, d,
+                                              method=method)
+        np.testing.assert_array_equal(dw_first, dw)
+
+
+SEED_MATRIX = np.array([
+    [67, -134, 278, -154, 231],
+    [-268, 335, -710, 385, -462],
+    [586, -770, 1620, -870, 1074],
+    [-468, 585, -1210, 635, -762],
+    [819, -936, 1942, -1016, 1143],
+], np.float32)
+
+
+def _seed():
+    x = jnp.array([[-67.0, -77.0], [-117.0, -127.0]]).reshape(1, 2, 2, 1)
+    f = jnp.array([[-1.0, 2.0, -3.0], [4.0, -5.0, 6.0], [-7.0, 8.0, -9.0]]).reshape(3, 3, 1, 1)
+    return x, f
+
+
+@pytest.mark.parametrize("method", jconv.TRANSPOSE_METHODS)
+def test_seed_example(method):
+    """The seeds' worked example: 67, not 603 = -67 * -9, by every method, eager and jitted."""
+    x, f = _seed()
+    y = jconv.conv2d_transpose(x, f, (1, 5, 5, 1), strides=2, padding="VALID", method=method)
+    np.testing.assert_array_equal(y[0, :, :, 0], SEED_MATRIX)
+    jitted = jax.jit(lambda x, f: jconv.conv2d_transpose(x, f, (1, 5, 5, 1), strides=[1, 2, 2, 1],
+                                                         padding="valid", method=method))
+    np.testing.assert_array_equal(jitted(x, f)[0, :, :, 0], SEED_MATRIX)
+    np.testing.assert_array_equal(reference.conv_transpose(x, f, (5, 5), 2, "VALID")[0, :, :, 0],
+                                  SEED_MATRIX)
+
+
+def test_seed_manual_identities():
+    """The seeds' manual derivations: d_x = conv(pad_to_full(dy), rot180(w)) and
+    d_w = nhwc_to_hwio(conv(x with channels as batch, nhwc_to_hwio(dy))), stride 1 VALID."""
+    rng = np.random.default_rng(3)
+    x = _ints(rng, (1, 6, 5, 1), jnp.float32)
+    w = _ints(rng, (3, 2, 1, 1), jnp.float32)
+    dy = _ints(rng, (1, 4, 4, 1), jnp.float32)
+    dx = jconv.conv2d(jconv.pad_to_full(dy, (3, 2)), jconv.rot180(w))
+    np.testing.assert_array_equal(dx, jconv.conv2d_backprop_input(x.shape, w, dy))
+    dw = jconv.nhwc_to_hwio(jconv.conv2d(jnp.swapaxes(x, 0, -1), jconv.nhwc_to_hwio(dy)))
+    np.testing.assert_array_equal(dw, jconv.conv2d_backprop_filter(x, w.shape, dy))
+
+
+def test_default_output_shape_is_keras():
+    dy = jnp.ones((1, 4, 4, 2))
+    w = jnp.ones((3, 3, 5, 2))
+    assert jconv.conv2d_transpose(dy, w, strides=2).shape == (1, 8, 8, 5)
+    assert jconv.conv2d_transpose(dy, w, strides=2, padding="VALID").shape == (1, 9, 9, 5)
+    assert jconv.conv2d_transpose(dy, w, strides=4, padding="VALID").shape == (1, 16, 16, 5)
+    assert jconv.conv2d_transpose(dy, w, (7, 8), strides=2).shape == (1, 7, 8, 5)
+
+
+def test_zero_batch():
+    w = jnp.ones((3, 3, 2, 4))
+    assert jconv.conv2d(jnp.ones((0, 5, 5, 2)), w, padding="SAME").shape == (0, 5, 5, 4)
+    for method in jconv.TRANSPOSE_METHODS:
+        assert jconv.conv2d_transpose(jnp.ones((0, 3, 3, 4)), w, (0, 6, 6, 2), 2,
+                                      method=method).shape == (0, 6, 6, 2)
+    for method in jconv.FILTER_GRAD_METHODS:
+        dw = jconv.conv2d_backprop_filter(jnp.ones((0, 5, 5, 2)), w.shape, jnp.ones((0, 3, 3, 4)),
+                                          method=method)
+        np.testing.assert_array_equal(dw, jnp.zeros(w.shape))
