@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jax.numpy as jnp
 from jax import lax
 
 from jconv import _shapes
@@ -76,6 +77,22 @@ def conv_general_dilated(
     return out
 
 
+def transpose_hazard(in_sizes, kernel_sizes, strides, padding, dilations, groups) -> bool:
+    """Would the input gradient of this forward conv, as JAX emits it, trip XLA's swap abort?
+
+    JAX transposes a conv into the lhs_dilation conv of :func:`jconv._shapes.transpose_padding`;
+    this asks :func:`jconv._shapes.xla_swap_hazard` about that conv.
+    """
+    out_sizes, pads = [], []
+    for n, k, s, d, (lo, hi) in zip(in_sizes, kernel_sizes, strides, dilations, padding):
+        m = _shapes.conv_output_size(n, k, s, d, lo, hi)
+        out_sizes.append(m)
+        pads.append(_shapes.transpose_padding(n, m, k, s, d, lo))
+    rank = len(out_sizes)
+    return bool(_shapes.xla_swap_hazard(out_sizes, kernel_sizes, (1,) * rank, pads, strides,
+                                        dilations, groups))
+
+
 def conv(
     x,
     w,
@@ -92,6 +109,13 @@ def conv(
     ``g(o) = o // (C_out / groups)`` picks the group of output channel ``o``.
     """
     rank = x.ndim - 2
+    if transpose_hazard(x.shape[1:-1], w.shape[:rank], strides, padding, dilations, groups):
+        # JAX differentiates this conv into the lhs_dilation conv that XLA would abort on.
+        # Padding explicitly first gives the same values, and the transposed conv then has low
+        # padding k_eff - 1 in every dim, which never matches the pattern.
+        config = [(0, 0, 0), *((lo, hi, 0) for lo, hi in padding), (0, 0, 0)]
+        x = lax.pad(x, jnp.zeros((), x.dtype), config)
+        padding = ((0, 0),) * rank
     return conv_general_dilated(
         x,
         w,

@@ -102,14 +102,12 @@ def transpose_vjp(dy, w, *, out_sizes, strides, padding, dilations, groups,
                   precision=None, preferred_element_type=None):
     """``jax.vjp`` of the forward conv, evaluated at a zero primal of the output's shape.
 
-    The forward conv's high padding is taken as :func:`jconv._shapes.filter_grad_padding` (the
+    The forward conv's high padding is taken as :func:`jconv._shapes.tight_padding` (the
     rows the forward conv reads, no more), so its output has exactly ``dy``'s size for any
     ``out_sizes``.
 
-    JAX transposes the conv into the same ``lhs_dilation`` conv as :func:`transpose_dilate`. When
-    that conv would hit XLA's operand-swap abort (:func:`jconv._shapes.xla_swap_hazard`), the
-    forward conv is written as an explicit pad followed by a VALID conv, whose transpose has no
-    such pattern (its low padding is ``k_eff - 1``); the values are the same.
+    JAX transposes the conv into the same ``lhs_dilation`` conv as :func:`transpose_dilate`;
+    :func:`jconv._core.conv` keeps that conv clear of XLA's operand-swap abort.
     """
     rank = dy.ndim - 2
     cin = w.shape[-2] * groups
@@ -117,23 +115,14 @@ def transpose_vjp(dy, w, *, out_sizes, strides, padding, dilations, groups,
     # High padding that makes the forward output exactly dy's size: the same rows are read, and
     # it also covers output sizes past the forward range (PyTorch's output_padding >= stride).
     padding = tuple(
-        _shapes.filter_grad_padding(n, m, k, s, d, lo)
+        _shapes.tight_padding(n, m, k, s, d, lo)
         for n, m, k, s, d, (lo, _) in zip(
             out_sizes, dy.shape[1:-1], w.shape[:rank], strides, dilations, padding
         )
     )
-    pads = _transposed_pads(dy, w, out_sizes, strides, padding, dilations)
-    hazard = _shapes.xla_swap_hazard(
-        dy.shape[1:-1], w.shape[:rank], (1,) * rank, pads, strides, dilations, groups
-    )
 
     def forward(x):
-        conv_padding = padding
-        if hazard:
-            config = [(0, 0, 0), *((lo, hi, 0) for lo, hi in padding), (0, 0, 0)]
-            x = lax.pad(x, jnp.zeros((), x.dtype), config)
-            conv_padding = ((0, 0),) * rank
-        return _core.conv(x, w, strides, conv_padding, dilations, groups,
+        return _core.conv(x, w, strides, padding, dilations, groups,
                           precision=precision, preferred_element_type=preferred_element_type)
 
     out, pullback = jax.vjp(forward, x0)
@@ -162,11 +151,11 @@ def filter_grad_conv(x, dy, *, kernel_sizes, strides, padding, dilations, groups
     spatial dims in which the batch is contracted like a channel, ``dy`` is the kernel dilated by
     the forward *stride* and the window moves by the forward *dilation*. The input's channels act
     as the batch; ``batch_group_count = groups`` pairs each group of input channels with its group
-    of output channels. Padding from :func:`jconv._shapes.filter_grad_padding`.
+    of output channels. Padding from :func:`jconv._shapes.tight_padding`.
     """
     rank = x.ndim - 2
     pads = tuple(
-        _shapes.filter_grad_padding(n, m, k, s, d, lo)
+        _shapes.tight_padding(n, m, k, s, d, lo)
         for n, m, k, s, d, (lo, _) in zip(
             x.shape[1:-1], dy.shape[1:-1], kernel_sizes, strides, dilations, padding
         )

@@ -145,15 +145,16 @@ def transpose_padding(n: int, m: int, k: int, s: int, d: int, lo: int) -> Pair:
     return effective_kernel_size(k, d) - 1 - lo, n + lo - (m - 1) * s - 1
 
 
-def filter_grad_padding(n: int, m: int, k: int, s: int, d: int, lo: int) -> Pair:
-    """Padding of the input when the filter gradient is computed as a convolution.
+def tight_padding(n: int, m: int, k: int, s: int, d: int, lo: int) -> Pair:
+    """Padding that covers exactly the rows a forward conv with output size ``m`` reads.
 
-    ``dw[t] = sum_i x_pad[i * s + t * d] * dy[i]``: a correlation of the padded input with ``dy``
-    dilated by ``s``, taken at stride ``d``. Only the first ``(m - 1) * s + k_eff`` padded rows
-    are ever read, so the high padding is cut to ``(m - 1) * s + k_eff - n - lo`` (negative
-    crops), which makes the result exactly ``k`` long.
+    Only the first ``(m - 1) * s + k_eff`` padded rows are ever read, so the high padding can be
+    cut to ``(m - 1) * s + k_eff - n - lo`` (negative crops) without changing any value. Used
+    by the filter gradient as a convolution (``dw[t] = sum_i x_pad[i * s + t * d] * dy[i]``, a
+    correlation of the padded input with ``dy`` dilated by ``s`` at stride ``d``, which is then
+    exactly ``k`` long) and by the vjp transpose (forward output exactly ``m``, for any ``n``).
 
-    >>> filter_grad_padding(6, 2, 3, 2, 1, 0)    # the sixth row is never read
+    >>> tight_padding(6, 2, 3, 2, 1, 0)    # the sixth row is never read
     (0, -1)
     """
     return lo, (m - 1) * s + effective_kernel_size(k, d) - n - lo

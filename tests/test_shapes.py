@@ -26,7 +26,7 @@ def test_ranges_hand_checked():
     assert _shapes.transpose_size_range(3, 3, 3, 1, "VALID") == (9, 11)
     assert _shapes.transpose_size_range(2, 3, 2, 2, (1, 2)) == (4, 5)
     assert _shapes.transpose_padding(5, 2, 3, 2, 1, 0) == (2, 2)
-    assert _shapes.filter_grad_padding(5, 3, 3, 2, 1, 1) == (1, 1)
+    assert _shapes.tight_padding(5, 3, 3, 2, 1, 1) == (1, 1)
     assert jconv.conv_output_shape((5, 6), (3, 3), 2, "SAME") == (3, 3)
     assert jconv.conv_transpose_output_shapes((3,), 3, 2, "SAME") == ((5, 6),)
 
@@ -64,14 +64,14 @@ def test_same_gives_ceil(n, k, s, d):
 
 @given(n=st.integers(1, 30), k=st.integers(1, 6), s=st.integers(1, 4), d=st.integers(1, 3),
        lo=st.integers(0, 3), hi=st.integers(0, 3))
-def test_transpose_and_filter_grad_padding_sizes(n, k, s, d, lo, hi):
+def test_transpose_and_tight_padding_sizes(n, k, s, d, lo, hi):
     m = _shapes.conv_output_size(n, k, s, d, lo, hi)
     if m < 1:
         return
     k_eff = _shapes.effective_kernel_size(k, d)
     t_lo, t_hi = _shapes.transpose_padding(n, m, k, s, d, lo)
     assert (m - 1) * s + 1 + t_lo + t_hi - k_eff + 1 == n
-    f_lo, f_hi = _shapes.filter_grad_padding(n, m, k, s, d, lo)
+    f_lo, f_hi = _shapes.tight_padding(n, m, k, s, d, lo)
     assert (n + f_lo + f_hi - ((m - 1) * s + 1)) // d + 1 == k
     assert f_hi <= hi
 
