@@ -21,3 +21,6 @@ def x64():
     jax.config.update("jax_enable_x64", True)
     yield
     jax.config.update("jax_enable_x64", old)
+
+# make_golden.py needs TensorFlow and PyTorch and writes files: a script, not a test module.
+collect_ignore = ["data"]
