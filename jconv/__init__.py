@@ -6,7 +6,7 @@ Users import ``jconv`` (TensorFlow-style names) and ``jconv.torch`` (PyTorch-sty
 
 from importlib import metadata as _metadata
 
-from jconv import reference
+from jconv import reference, torch
 from jconv._helpers import nhwc_to_hwio, pad_to_full, rot180
 from jconv._shapes import effective_kernel_size
 from jconv._tf import (
@@ -62,4 +62,5 @@ __all__ = [
     "pad_to_full",
     "reference",
     "rot180",
+    "torch",
 ]

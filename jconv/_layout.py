@@ -11,7 +11,7 @@ import functools
 _SPATIAL = {1: "W", 2: "HW", 3: "DHW"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def parse_data_format(fn: str, data_format: str | None, rank: int) -> bool:
     """Validate a data_format for ``rank`` spatial dims; return True when channels come first.
 

@@ -2,62 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-
 import jax
-import jax.numpy as jnp
 
-from jconv import _args, _core, _layout, _methods, _shapes
+from jconv import _args, _jit, _layout, _methods, _shapes
 
 TRANSPOSE_METHODS = tuple(_methods.TRANSPOSE)
 FILTER_GRAD_METHODS = tuple(_methods.FILTER_GRAD)
 
-_STATIC = ("strides", "padding", "dilations", "groups", "channels_first", "precision",
-           "preferred_element_type")
-
-
 def _pad_repr(spec) -> str:
     """One dim's padding for messages: 'SAME', 'VALID' or (lo, hi)."""
     return repr(spec) if isinstance(spec, str) else repr(tuple(spec))
-
-
-# ---------------------------------------------------------------------------------------------
-# jitted cores: arrays traced, everything else static and hashable
-
-
-def _to_last(a, channels_first):
-    return jnp.transpose(a, _layout.to_channels_last(a.ndim - 2)) if channels_first else a
-
-
-def _to_first(a, channels_first):
-    return jnp.transpose(a, _layout.to_channels_first(a.ndim - 2)) if channels_first else a
-
-
-@functools.partial(jax.jit, static_argnames=_STATIC)
-def _conv_jit(x, w, *, strides, padding, dilations, groups, channels_first, precision,
-              preferred_element_type):
-    y = _core.conv(_to_last(x, channels_first), w, strides, padding, dilations, groups,
-                   precision=precision, preferred_element_type=preferred_element_type)
-    return _to_first(y, channels_first)
-
-
-@functools.partial(jax.jit, static_argnames=(*_STATIC, "out_sizes", "method"))
-def _transpose_jit(dy, w, *, out_sizes, strides, padding, dilations, groups, channels_first,
-                   method, precision, preferred_element_type):
-    x = _methods.TRANSPOSE[method](
-        _to_last(dy, channels_first), w, out_sizes=out_sizes, strides=strides, padding=padding,
-        dilations=dilations, groups=groups, precision=precision,
-        preferred_element_type=preferred_element_type)
-    return _to_first(x, channels_first)
-
-
-@functools.partial(jax.jit, static_argnames=(*_STATIC, "kernel_sizes", "method"))
-def _filter_grad_jit(x, dy, *, kernel_sizes, strides, padding, dilations, groups, channels_first,
-                     method, precision, preferred_element_type):
-    return _methods.FILTER_GRAD[method](
-        _to_last(x, channels_first), _to_last(dy, channels_first), kernel_sizes=kernel_sizes,
-        strides=strides, padding=padding, dilations=dilations, groups=groups, precision=precision,
-        preferred_element_type=preferred_element_type)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,7 +121,7 @@ def _conv(fn, rank, x, filters, strides, padding, data_format, dilations, precis
     groups = _groups(fn, _channels(x.shape, channels_first), filters.shape[-2], filters.shape[-1],
                      ("input", "filters.shape[-2] (in_channels per group)", "out_channels"))
     pads = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
-    return _conv_jit(x, filters, strides=ss, padding=pads, dilations=ds, groups=groups,
+    return _jit.conv(x, filters, strides=ss, padding=pads, dilations=ds, groups=groups,
                      channels_first=channels_first, precision=precision,
                      preferred_element_type=pet)
 
@@ -324,7 +278,7 @@ def _transpose(fn, rank, dy, filters, output_shape, strides, padding, data_forma
     pads = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
     if method == "auto":
         method = _methods.auto_transpose_method(jax.default_backend(), rank, ss)
-    return _transpose_jit(dy, filters, out_sizes=sizes, strides=ss, padding=pads, dilations=ds,
+    return _jit.transpose(dy, filters, out_sizes=sizes, strides=ss, padding=pads, dilations=ds,
                           groups=groups, channels_first=channels_first, method=method,
                           precision=precision, preferred_element_type=pet)
 
@@ -527,7 +481,7 @@ def _backprop_filter(fn, rank, x, filter_sizes, dy, strides, padding, data_forma
             )
     if method == "auto":
         method = _methods.auto_filter_grad_method(jax.default_backend(), rank, ss)
-    return _filter_grad_jit(x, dy, kernel_sizes=ks, strides=ss, padding=pads, dilations=ds,
+    return _jit.filter_grad(x, dy, kernel_sizes=ks, strides=ss, padding=pads, dilations=ds,
                             groups=groups, channels_first=channels_first, method=method,
                             precision=precision, preferred_element_type=pet)
 
