@@ -36,18 +36,27 @@ def code(source: str) -> tuple[str, str]:
     return "code", textwrap.dedent(source).strip("\n")
 
 
-SETUP = code(
+SETTINGS = """
+plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "font.size": 9})
+np.set_printoptions(linewidth=110, suppress=True)
+""".strip("\n")
+
+
+def setup(imports: str) -> tuple[str, str]:
+    """The first code cell: the notebook's imports, then figure and print settings."""
+    kind, source = code(imports)
+    return kind, f"{source}\n\n{SETTINGS}"
+
+
+SETUP = setup(
     """
-    import numpy as np
     import jax
     import jax.numpy as jnp
     import matplotlib.pyplot as plt
+    import numpy as np
 
     import jconv
     from jconv import reference
-
-    plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "font.size": 9})
-    np.set_printoptions(linewidth=110, suppress=True)
     """
 )
 
@@ -651,7 +660,17 @@ SIZES_AND_CONVENTIONS = [
         $$m = \left\lfloor \frac{n + \text{lo} + \text{hi} - k_\text{eff}}{s} \right\rfloor + 1 .$$
         """
     ),
-    SETUP,
+    setup(
+        """
+        import jax.numpy as jnp
+        import matplotlib.pyplot as plt
+        import numpy as np
+        from jax import lax
+
+        import jconv
+        from jconv import reference
+        """
+    ),
     md(
         r"""
         ## Which sizes a stride-2 transposed convolution can produce
@@ -829,8 +848,6 @@ SIZES_AND_CONVENTIONS = [
     ),
     code(
         """
-        from jax import lax
-
         rng = np.random.default_rng(0)
 
 
