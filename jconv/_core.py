@@ -6,6 +6,7 @@ HWIO), outputs ``(N, *spatial, C_out)``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import jax.numpy as jnp
@@ -128,3 +129,40 @@ def conv(
         precision=precision,
         preferred_element_type=preferred_element_type,
     )
+
+
+def conv_patches(x, w, padding: Sequence[Pair], groups: int = 1, precision=None,
+                 preferred_element_type=None):
+    """Stride-1, undilated correlation as one matrix product over gathered patches (im2col).
+
+    ``x`` is ``(N, *spatial, C)``, ``w`` is ``(*u, C / groups, O)``. The ``prod(u)`` shifted views
+    of the padded input are stacked next to the channels, so the whole conv is a single
+    ``dot_general`` contracting ``(tap, channel)`` with the groups as a batch dimension. XLA runs
+    that at matmul speed on every backend, where its own lowering of some convs (3-D on CPU,
+    ``lhs_dilation``) is a slow loop; and JAX differentiates it into matmuls too.
+    """
+    rank = x.ndim - 2
+    us = w.shape[:rank]
+    config = [(0, 0, 0), *((lo, hi, 0) for lo, hi in padding), (0, 0, 0)]
+    x = lax.pad(x, jnp.zeros((), x.dtype), config)
+    out_sizes = [n - u + 1 for n, u in zip(x.shape[1:-1], us)]
+    taps = []
+    for offset in itertools.product(*(range(u) for u in us)):
+        start = (0, *offset, 0)
+        limit = (x.shape[0], *(o + q for o, q in zip(offset, out_sizes)), x.shape[-1])
+        taps.append(lax.slice(x, start, limit))
+    cin_g, cout = w.shape[-2], w.shape[-1]
+    patches = jnp.stack(taps, axis=-2) if len(taps) > 1 else taps[0][..., None, :]
+    patches = patches.reshape(*patches.shape[:-1], groups, cin_g)
+    kernel = w.reshape(len(taps), cin_g, groups, cout // groups)
+    # (N, *Q, T, g, c) x (T, c, g, o) -> (g, N, *Q, o)
+    batch_axis = patches.ndim - 2
+    out = lax.dot_general(
+        patches,
+        kernel,
+        (((batch_axis - 1, batch_axis + 1), (0, 1)), ((batch_axis,), (2,))),
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
+    out = jnp.moveaxis(out, 0, -2)
+    return out.reshape(*out.shape[:-2], cout)

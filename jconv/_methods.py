@@ -14,6 +14,9 @@ filter gradient is the gradient of ``w -> conv(x, w)``.
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -180,17 +183,119 @@ def filter_grad_conv(x, dy, *, kernel_sizes, strides, padding, dilations, groups
     )
 
 
-TRANSPOSE = {"dilate": transpose_dilate, "vjp": transpose_vjp, "pad": transpose_pad}
-FILTER_GRAD = {"vjp": filter_grad_vjp, "conv": filter_grad_conv}
 
 
 def auto_transpose_method(backend: str, rank: int, strides) -> str:
-    """The derivation ``method="auto"`` uses for a transposed conv / input gradient."""
-    del backend, rank, strides
+    """The derivation ``method="auto"`` uses for a transposed conv / input gradient.
+
+    On CPU, ``"phase"`` whenever a stride is > 1 or the conv is 3-D: XLA's CPU lowering of
+    ``lhs_dilation`` convs multiplies every inserted zero, its 3-D conv is a generic loop, and
+    JAX's gradients of them are slower still (10-100x, see ``python -m jconv bench``); the phase
+    form is matmuls forward and backward. A 1-D/2-D stride-1 transposed conv is a plain conv,
+    which XLA runs well: ``"dilate"``. On GPU/TPU ``"dilate"``, XLA's native lowering (cuDNN's
+    and the TPU's deconvolution), which was not measured against ``"phase"`` here.
+    """
+    if backend == "cpu" and (rank == 3 or any(s > 1 for s in strides)):
+        return "phase"
     return "dilate"
 
 
 def auto_filter_grad_method(backend: str, rank: int, strides) -> str:
-    """The derivation ``method="auto"`` uses for a filter gradient."""
-    del backend, rank, strides
+    """The derivation ``method="auto"`` uses for a filter gradient.
+
+    On CPU ``"patches"`` (one matmul over gathered taps) for 3-D or strided convs, where XLA's
+    own conv lowering is a slow loop; else ``"conv"``.
+    """
+    if backend == "cpu" and (rank == 3 or any(s > 1 for s in strides)):
+        return "patches"
     return "conv"
+
+
+def transpose_phase(dy, w, *, out_sizes, strides, padding, dilations, groups,
+                    precision=None, preferred_element_type=None):
+    """Sub-pixel (phase) decomposition: no multiply ever touches an inserted zero.
+
+    With the kernel dilation written into the kernel (``k_eff`` taps) and padded to ``U * s``
+    taps, ``U = ceil(k_eff / s)``, output row ``j = q * s + r`` of the full transposed conv only
+    meets taps ``t = u * s + r``: ``out[q * s + r] = sum_u dy[q - u] * w[u * s + r]``. So all
+    ``s`` phases are one stride-1 correlation of ``dy`` with a ``U``-tap kernel whose output
+    channels are ``(phase, C_out)`` (:func:`jconv._core.conv_patches`), followed by a
+    depth-to-space reshape and a crop to rows ``lo .. lo + n - 1``. Per dim only the phase rows
+    ``q = lo // s .. (lo + n - 1) // s`` are computed.
+    """
+    rank = dy.ndim - 2
+    *ks, cout_g, cin = w.shape
+    # dilation -> explicit zeros in the kernel
+    if any(d > 1 for d in dilations):
+        config = [*((0, 0, d - 1) for d in dilations), (0, 0, 0), (0, 0, 0)]
+        w = lax.pad(w, jnp.zeros((), w.dtype), config)
+        ks = list(w.shape[:rank])
+    us = [-(-k // s) for k, s in zip(ks, strides)]
+    config = [*((0, u * s - k, 0) for k, u, s in zip(ks, us, strides)), (0, 0, 0), (0, 0, 0)]
+    w = lax.pad(w, jnp.zeros((), w.dtype), config)
+    # (*[U, s], Cog, Cin): tap t = u * s + r; the correlation needs u flipped
+    w = w.reshape(*itertools.chain.from_iterable(zip(us, strides)), cout_g, cin)
+    w = lax.rev(w, tuple(range(0, 2 * rank, 2)))
+    # -> (*U, Cin_g, g, *s, Cog): output channel (group, phase, channel-in-group)
+    w = w.reshape(*w.shape[:-1], groups, cin // groups)
+    perm = (*range(0, 2 * rank, 2), 2 * rank + 2, 2 * rank + 1, *range(1, 2 * rank, 2), 2 * rank)
+    w = jnp.transpose(w, perm)
+    phases = math.prod(strides)
+    w = w.reshape(*us, cin // groups, groups * phases * cout_g)
+    q_ranges, conv_pads = [], []
+    for n, m, u, s, (lo, _) in zip(out_sizes, dy.shape[1:-1], us, strides, padding):
+        q_min, q_max = lo // s, (lo + n - 1) // s
+        q_ranges.append((q_min, q_max - q_min + 1))
+        pad_lo = u - 1 - q_min
+        conv_pads.append((pad_lo, (q_max - q_min + 1) - m - pad_lo + u - 1))
+    y = _core.conv_patches(dy, w, conv_pads, groups, precision=precision,
+                           preferred_element_type=preferred_element_type)
+    batch = y.shape[0]
+    qs = [q for _, q in q_ranges]
+    y = y.reshape(batch, *qs, groups, *strides, cout_g)
+    # (N, *Q, g, *s, Cog) -> (N, Q1, s1, Q2, s2, ..., g, Cog)
+    perm = (0, *itertools.chain.from_iterable((1 + i, 2 + rank + i) for i in range(rank)),
+            1 + rank, 2 + 2 * rank)
+    y = jnp.transpose(y, perm).reshape(batch, *(q * s for q, s in zip(qs, strides)),
+                                      groups * cout_g)
+    starts = [lo - q_min * s for (lo, _), (q_min, _), s in zip(padding, q_ranges, strides)]
+    return lax.slice(y, (0, *starts, 0), (batch, *(a + n for a, n in zip(starts, out_sizes)),
+                                          y.shape[-1]))
+
+
+def filter_grad_patches(x, dy, *, kernel_sizes, strides, padding, dilations, groups,
+                        precision=None, preferred_element_type=None):
+    """The filter gradient as one matrix product: gathered input taps against ``dy``.
+
+    ``dw[t, c, o] = sum_{b, i} x_pad[b, i * s + t * d, c] * dy[b, i, o]``: for each tap ``t`` the
+    strided view ``x_pad[:, t * d :: s]`` (``m`` rows) is gathered, and one ``dot_general``
+    contracts batch and positions, with the groups as a batch dimension.
+    """
+    rank = x.ndim - 2
+    ms = dy.shape[1:-1]
+    pads = [_shapes.tight_padding(n, m, k, s, d, lo)
+            for n, m, k, s, d, (lo, _) in zip(x.shape[1:-1], ms, kernel_sizes, strides, dilations,
+                                              padding)]
+    config = [(0, 0, 0), *((lo, hi, 0) for lo, hi in pads), (0, 0, 0)]
+    x = lax.pad(x, jnp.zeros((), x.dtype), config)
+    taps = []
+    for t in itertools.product(*(range(k) for k in kernel_sizes)):
+        start = (0, *(a * d for a, d in zip(t, dilations)), 0)
+        limit = (x.shape[0], *(a + (m - 1) * s + 1 for a, m, s in zip(start[1:], ms, strides)),
+                 x.shape[-1])
+        taps.append(lax.slice(x, start, limit, (1, *strides, 1)))
+    cin, cout = x.shape[-1], dy.shape[-1]
+    patches = jnp.stack(taps, axis=-2).reshape(*x.shape[:1], *ms, len(taps), groups,
+                                               cin // groups)
+    grads = dy.reshape(*dy.shape[:-1], groups, cout // groups)
+    contract = tuple(range(rank + 1))
+    # (N, *M, T, g, c) x (N, *M, g, o) -> (g, T, c, o)
+    dw = lax.dot_general(patches, grads, ((contract, contract), ((rank + 2,), (rank + 1,))),
+                         precision=precision, preferred_element_type=preferred_element_type)
+    dw = jnp.transpose(dw, (1, 2, 0, 3))
+    return dw.reshape(*kernel_sizes, cin // groups, cout)
+
+
+TRANSPOSE = {"dilate": transpose_dilate, "vjp": transpose_vjp, "pad": transpose_pad,
+             "phase": transpose_phase}
+FILTER_GRAD = {"vjp": filter_grad_vjp, "conv": filter_grad_conv, "patches": filter_grad_patches}
