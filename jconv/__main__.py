@@ -32,8 +32,10 @@ def main(argv=None) -> int:
 
     print(f"jconv {jconv.__version__}, jax {jax.__version__}, backend {jax.default_backend()}")
     print("devices: " + ", ".join(str(d) for d in jax.devices()))
-    print(f"transpose methods: {jconv.TRANSPOSE_METHODS}; "
-          f"filter-gradient methods: {jconv.FILTER_GRAD_METHODS}\n")
+    print(
+        f"transpose methods: {jconv.TRANSPOSE_METHODS}; "
+        f"filter-gradient methods: {jconv.FILTER_GRAD_METHODS}\n"
+    )
     ok = _verify.seed_example()
     print("\nVerification sweep (every op x method vs jconv.reference and vs each other):")
     ok &= _verify.sweep(quick=args.quick)

@@ -25,14 +25,18 @@ def dim_name(rank: int, i: int) -> str:
 
 
 def as_int(fn: str, name: str, value) -> int:
-    """An int from an int-like (numpy ints, 0-d concrete arrays), refusing bools, floats, tracers."""
+    """An int from an int-like (numpy ints, 0-d concrete arrays); no bools, floats, tracers."""
     if isinstance(value, jax.core.Tracer):
         raise TypeError(
             f"{fn}: {name} must be static Python ints, got a traced value; pass it as a "
             "static argument of jax.jit"
         )
     if isinstance(value, (bool, np.bool_)) or not hasattr(value, "__index__"):
-        if isinstance(value, (np.ndarray, jax.Array)) and value.ndim == 0 and value.dtype.kind in "iu":
+        if (
+            isinstance(value, (np.ndarray, jax.Array))
+            and value.ndim == 0
+            and value.dtype.kind in "iu"
+        ):
             return int(value)
         raise TypeError(f"{fn}: {name} must be an int, got {type(value).__name__} {value!r}")
     return operator.index(value)
@@ -47,7 +51,9 @@ def as_int_tuple(fn: str, name: str, value) -> tuple[int, ...]:
     if isinstance(value, (np.ndarray, jax.Array)):
         value = np.asarray(value).tolist()
     if not isinstance(value, Sequence) or isinstance(value, str):
-        raise TypeError(f"{fn}: {name} must be a sequence of ints, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{fn}: {name} must be a sequence of ints, got {type(value).__name__} {value!r}"
+        )
     return tuple(as_int(fn, name, v) for v in value)
 
 
@@ -151,7 +157,9 @@ def precision(fn: str, value):
         return value
     if isinstance(value, str):
         if value.lower() not in _PRECISIONS:
-            raise ValueError(f"{fn}: precision {value!r} is not one of {_PRECISIONS} or a lax.Precision")
+            raise ValueError(
+                f"{fn}: precision {value!r} is not one of {_PRECISIONS} or a lax.Precision"
+            )
         return value.lower()
     if isinstance(value, (tuple, list)) and len(value) == 2:
         return tuple(precision(fn, v) for v in value)

@@ -90,8 +90,11 @@ def transpose_hazard(in_sizes, kernel_sizes, strides, padding, dilations, groups
         out_sizes.append(m)
         pads.append(_shapes.transpose_padding(n, m, k, s, d, lo))
     rank = len(out_sizes)
-    return bool(_shapes.xla_swap_hazard(out_sizes, kernel_sizes, (1,) * rank, pads, strides,
-                                        dilations, groups))
+    return bool(
+        _shapes.xla_swap_hazard(
+            out_sizes, kernel_sizes, (1,) * rank, pads, strides, dilations, groups
+        )
+    )
 
 
 def conv(
@@ -131,8 +134,9 @@ def conv(
     )
 
 
-def conv_patches(x, w, padding: Sequence[Pair], groups: int = 1, precision=None,
-                 preferred_element_type=None):
+def conv_patches(
+    x, w, padding: Sequence[Pair], groups: int = 1, precision=None, preferred_element_type=None
+):
     """Stride-1, undilated correlation as one matrix product over gathered patches (im2col).
 
     ``x`` is ``(N, *spatial, C)``, ``w`` is ``(*u, C / groups, O)``. The ``prod(u)`` shifted views

@@ -38,8 +38,12 @@ def rot180(filters):
     return lax.rev(filters, tuple(range(filters.ndim - 2)))
 
 
-def pad_to_full(x, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
-                dilations: int | Sequence[int] = 1):
+def pad_to_full(
+    x,
+    kernel_size: int | Sequence[int],
+    strides: int | Sequence[int] = 1,
+    dilations: int | Sequence[int] = 1,
+):
     """Insert ``s - 1`` zeros between rows and pad ``k_eff - 1`` zeros on both sides.
 
     A VALID, stride-1 correlation of the result with ``rot180(w)`` is the "full" transposed

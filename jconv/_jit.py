@@ -13,8 +13,15 @@ import jax.numpy as jnp
 
 from jconv import _core, _layout, _methods
 
-_STATIC = ("strides", "padding", "dilations", "groups", "channels_first", "precision",
-           "preferred_element_type")
+_STATIC = (
+    "strides",
+    "padding",
+    "dilations",
+    "groups",
+    "channels_first",
+    "precision",
+    "preferred_element_type",
+)
 
 
 def to_last(a, channels_first: bool):
@@ -26,27 +33,74 @@ def to_first(a, channels_first: bool):
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
-def conv(x, w, *, strides, padding, dilations, groups, channels_first, precision,
-         preferred_element_type):
-    y = _core.conv(to_last(x, channels_first), w, strides, padding, dilations, groups,
-                   precision=precision, preferred_element_type=preferred_element_type)
+def conv(
+    x, w, *, strides, padding, dilations, groups, channels_first, precision, preferred_element_type
+):
+    y = _core.conv(
+        to_last(x, channels_first),
+        w,
+        strides,
+        padding,
+        dilations,
+        groups,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
     return to_first(y, channels_first)
 
 
 @functools.partial(jax.jit, static_argnames=(*_STATIC, "out_sizes", "method"))
-def transpose(dy, w, *, out_sizes, strides, padding, dilations, groups, channels_first, method,
-              precision, preferred_element_type):
+def transpose(
+    dy,
+    w,
+    *,
+    out_sizes,
+    strides,
+    padding,
+    dilations,
+    groups,
+    channels_first,
+    method,
+    precision,
+    preferred_element_type,
+):
     x = _methods.TRANSPOSE[method](
-        to_last(dy, channels_first), w, out_sizes=out_sizes, strides=strides, padding=padding,
-        dilations=dilations, groups=groups, precision=precision,
-        preferred_element_type=preferred_element_type)
+        to_last(dy, channels_first),
+        w,
+        out_sizes=out_sizes,
+        strides=strides,
+        padding=padding,
+        dilations=dilations,
+        groups=groups,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
     return to_first(x, channels_first)
 
 
 @functools.partial(jax.jit, static_argnames=(*_STATIC, "kernel_sizes", "method"))
-def filter_grad(x, dy, *, kernel_sizes, strides, padding, dilations, groups, channels_first,
-                method, precision, preferred_element_type):
+def filter_grad(
+    x,
+    dy,
+    *,
+    kernel_sizes,
+    strides,
+    padding,
+    dilations,
+    groups,
+    channels_first,
+    method,
+    precision,
+    preferred_element_type,
+):
     return _methods.FILTER_GRAD[method](
-        to_last(x, channels_first), to_last(dy, channels_first), kernel_sizes=kernel_sizes,
-        strides=strides, padding=padding, dilations=dilations, groups=groups, precision=precision,
-        preferred_element_type=preferred_element_type)
+        to_last(x, channels_first),
+        to_last(dy, channels_first),
+        kernel_sizes=kernel_sizes,
+        strides=strides,
+        padding=padding,
+        dilations=dilations,
+        groups=groups,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )

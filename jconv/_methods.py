@@ -49,9 +49,19 @@ def _transposed_pads(dy, w, out_sizes, strides, padding, dilations):
     )
 
 
-def transpose_dilate(dy, w, *, out_sizes, strides, padding, dilations, groups,
-                     precision=None, preferred_element_type=None):
-    """``lhs_dilation``: a stride-1 conv of ``dy`` with ``s - 1`` zeros between rows, flipped kernel.
+def transpose_dilate(
+    dy,
+    w,
+    *,
+    out_sizes,
+    strides,
+    padding,
+    dilations,
+    groups,
+    precision=None,
+    preferred_element_type=None,
+):
+    """``lhs_dilation``: stride-1 conv of ``dy`` with ``s - 1`` zeros between rows, flipped kernel.
 
     Padding per dim from :func:`jconv._shapes.transpose_padding`.
     """
@@ -70,8 +80,18 @@ def transpose_dilate(dy, w, *, out_sizes, strides, padding, dilations, groups,
     )
 
 
-def transpose_pad(dy, w, *, out_sizes, strides, padding, dilations, groups,
-                  precision=None, preferred_element_type=None):
+def transpose_pad(
+    dy,
+    w,
+    *,
+    out_sizes,
+    strides,
+    padding,
+    dilations,
+    groups,
+    precision=None,
+    preferred_element_type=None,
+):
     """The classic manual derivation: ``pad_to_full``, crop to the wanted rows, ``rot180`` conv.
 
     ``pad_to_full`` inserts the zeros and pads ``k_eff - 1`` each side; rows ``lo .. lo + n - 1``
@@ -101,8 +121,18 @@ def transpose_pad(dy, w, *, out_sizes, strides, padding, dilations, groups,
     )
 
 
-def transpose_vjp(dy, w, *, out_sizes, strides, padding, dilations, groups,
-                  precision=None, preferred_element_type=None):
+def transpose_vjp(
+    dy,
+    w,
+    *,
+    out_sizes,
+    strides,
+    padding,
+    dilations,
+    groups,
+    precision=None,
+    preferred_element_type=None,
+):
     """``jax.vjp`` of the forward conv, evaluated at a zero primal of the output's shape.
 
     The forward conv's high padding is taken as :func:`jconv._shapes.tight_padding` (the
@@ -125,29 +155,65 @@ def transpose_vjp(dy, w, *, out_sizes, strides, padding, dilations, groups,
     )
 
     def forward(x):
-        return _core.conv(x, w, strides, padding, dilations, groups,
-                          precision=precision, preferred_element_type=preferred_element_type)
+        return _core.conv(
+            x,
+            w,
+            strides,
+            padding,
+            dilations,
+            groups,
+            precision=precision,
+            preferred_element_type=preferred_element_type,
+        )
 
     out, pullback = jax.vjp(forward, x0)
     return pullback(dy.astype(out.dtype))[0]
 
 
-def filter_grad_vjp(x, dy, *, kernel_sizes, strides, padding, dilations, groups,
-                    precision=None, preferred_element_type=None):
+def filter_grad_vjp(
+    x,
+    dy,
+    *,
+    kernel_sizes,
+    strides,
+    padding,
+    dilations,
+    groups,
+    precision=None,
+    preferred_element_type=None,
+):
     """``jax.vjp`` of ``w -> conv(x, w)``, evaluated at a zero filter of the wanted shape."""
     cin_g = x.shape[-1] // groups
     w0 = jnp.zeros((*kernel_sizes, cin_g, dy.shape[-1]), x.dtype)
 
     def forward(w):
-        return _core.conv(x, w, strides, padding, dilations, groups,
-                          precision=precision, preferred_element_type=preferred_element_type)
+        return _core.conv(
+            x,
+            w,
+            strides,
+            padding,
+            dilations,
+            groups,
+            precision=precision,
+            preferred_element_type=preferred_element_type,
+        )
 
     out, pullback = jax.vjp(forward, w0)
     return pullback(dy.astype(out.dtype))[0]
 
 
-def filter_grad_conv(x, dy, *, kernel_sizes, strides, padding, dilations, groups,
-                     precision=None, preferred_element_type=None):
+def filter_grad_conv(
+    x,
+    dy,
+    *,
+    kernel_sizes,
+    strides,
+    padding,
+    dilations,
+    groups,
+    precision=None,
+    preferred_element_type=None,
+):
     """The filter gradient as one convolution of the input with the output gradient.
 
     ``dw[t, c, o] = sum_{b, i} x_pad[b, i * s + t * d, c] * dy[b, i, o]``: a correlation over the
@@ -183,8 +249,6 @@ def filter_grad_conv(x, dy, *, kernel_sizes, strides, padding, dilations, groups
     )
 
 
-
-
 def auto_transpose_method(backend: str, rank: int, strides) -> str:
     """The derivation ``method="auto"`` uses for a transposed conv / input gradient.
 
@@ -211,8 +275,18 @@ def auto_filter_grad_method(backend: str, rank: int, strides) -> str:
     return "conv"
 
 
-def transpose_phase(dy, w, *, out_sizes, strides, padding, dilations, groups,
-                    precision=None, preferred_element_type=None):
+def transpose_phase(
+    dy,
+    w,
+    *,
+    out_sizes,
+    strides,
+    padding,
+    dilations,
+    groups,
+    precision=None,
+    preferred_element_type=None,
+):
     """Sub-pixel (phase) decomposition: no multiply ever touches an inserted zero.
 
     With the kernel dilation written into the kernel (``k_eff`` taps) and padded to ``U * s``
@@ -248,23 +322,40 @@ def transpose_phase(dy, w, *, out_sizes, strides, padding, dilations, groups,
         q_ranges.append((q_min, q_max - q_min + 1))
         pad_lo = u - 1 - q_min
         conv_pads.append((pad_lo, (q_max - q_min + 1) - m - pad_lo + u - 1))
-    y = _core.conv_patches(dy, w, conv_pads, groups, precision=precision,
-                           preferred_element_type=preferred_element_type)
+    y = _core.conv_patches(
+        dy, w, conv_pads, groups, precision=precision, preferred_element_type=preferred_element_type
+    )
     batch = y.shape[0]
     qs = [q for _, q in q_ranges]
     y = y.reshape(batch, *qs, groups, *strides, cout_g)
     # (N, *Q, g, *s, Cog) -> (N, Q1, s1, Q2, s2, ..., g, Cog)
-    perm = (0, *itertools.chain.from_iterable((1 + i, 2 + rank + i) for i in range(rank)),
-            1 + rank, 2 + 2 * rank)
-    y = jnp.transpose(y, perm).reshape(batch, *(q * s for q, s in zip(qs, strides)),
-                                      groups * cout_g)
+    perm = (
+        0,
+        *itertools.chain.from_iterable((1 + i, 2 + rank + i) for i in range(rank)),
+        1 + rank,
+        2 + 2 * rank,
+    )
+    y = jnp.transpose(y, perm).reshape(
+        batch, *(q * s for q, s in zip(qs, strides)), groups * cout_g
+    )
     starts = [lo - q_min * s for (lo, _), (q_min, _), s in zip(padding, q_ranges, strides)]
-    return lax.slice(y, (0, *starts, 0), (batch, *(a + n for a, n in zip(starts, out_sizes)),
-                                          y.shape[-1]))
+    return lax.slice(
+        y, (0, *starts, 0), (batch, *(a + n for a, n in zip(starts, out_sizes)), y.shape[-1])
+    )
 
 
-def filter_grad_patches(x, dy, *, kernel_sizes, strides, padding, dilations, groups,
-                        precision=None, preferred_element_type=None):
+def filter_grad_patches(
+    x,
+    dy,
+    *,
+    kernel_sizes,
+    strides,
+    padding,
+    dilations,
+    groups,
+    precision=None,
+    preferred_element_type=None,
+):
     """The filter gradient as one matrix product: gathered input taps against ``dy``.
 
     ``dw[t, c, o] = sum_{b, i} x_pad[b, i * s + t * d, c] * dy[b, i, o]``: for each tap ``t`` the
@@ -273,29 +364,43 @@ def filter_grad_patches(x, dy, *, kernel_sizes, strides, padding, dilations, gro
     """
     rank = x.ndim - 2
     ms = dy.shape[1:-1]
-    pads = [_shapes.tight_padding(n, m, k, s, d, lo)
-            for n, m, k, s, d, (lo, _) in zip(x.shape[1:-1], ms, kernel_sizes, strides, dilations,
-                                              padding)]
+    pads = [
+        _shapes.tight_padding(n, m, k, s, d, lo)
+        for n, m, k, s, d, (lo, _) in zip(
+            x.shape[1:-1], ms, kernel_sizes, strides, dilations, padding
+        )
+    ]
     config = [(0, 0, 0), *((lo, hi, 0) for lo, hi in pads), (0, 0, 0)]
     x = lax.pad(x, jnp.zeros((), x.dtype), config)
     taps = []
     for t in itertools.product(*(range(k) for k in kernel_sizes)):
         start = (0, *(a * d for a, d in zip(t, dilations)), 0)
-        limit = (x.shape[0], *(a + (m - 1) * s + 1 for a, m, s in zip(start[1:], ms, strides)),
-                 x.shape[-1])
+        limit = (
+            x.shape[0],
+            *(a + (m - 1) * s + 1 for a, m, s in zip(start[1:], ms, strides)),
+            x.shape[-1],
+        )
         taps.append(lax.slice(x, start, limit, (1, *strides, 1)))
     cin, cout = x.shape[-1], dy.shape[-1]
-    patches = jnp.stack(taps, axis=-2).reshape(*x.shape[:1], *ms, len(taps), groups,
-                                               cin // groups)
+    patches = jnp.stack(taps, axis=-2).reshape(*x.shape[:1], *ms, len(taps), groups, cin // groups)
     grads = dy.reshape(*dy.shape[:-1], groups, cout // groups)
     contract = tuple(range(rank + 1))
     # (N, *M, T, g, c) x (N, *M, g, o) -> (g, T, c, o)
-    dw = lax.dot_general(patches, grads, ((contract, contract), ((rank + 2,), (rank + 1,))),
-                         precision=precision, preferred_element_type=preferred_element_type)
+    dw = lax.dot_general(
+        patches,
+        grads,
+        ((contract, contract), ((rank + 2,), (rank + 1,))),
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
     dw = jnp.transpose(dw, (1, 2, 0, 3))
     return dw.reshape(*kernel_sizes, cin // groups, cout)
 
 
-TRANSPOSE = {"dilate": transpose_dilate, "vjp": transpose_vjp, "pad": transpose_pad,
-             "phase": transpose_phase}
+TRANSPOSE = {
+    "dilate": transpose_dilate,
+    "vjp": transpose_vjp,
+    "pad": transpose_pad,
+    "phase": transpose_phase,
+}
 FILTER_GRAD = {"vjp": filter_grad_vjp, "conv": filter_grad_conv, "patches": filter_grad_patches}

@@ -95,7 +95,8 @@ def transpose_size_range(m: int, k: int, s: int, d: int, padding: str | Pair) ->
 def default_transpose_size(m: int, k: int, s: int, d: int, padding: str | Pair) -> int:
     """The output size a transposed conv picks when none is given.
 
-    Keras' ``Conv2DTranspose`` rule: SAME gives ``m * s``; VALID gives ``m * s + max(k_eff - s, 0)``.
+    Keras' ``Conv2DTranspose`` rule: SAME gives ``m * s``; VALID gives
+    ``m * s + max(k_eff - s, 0)``.
     With explicit padding the smallest legal size, ``(m - 1) * s + k_eff - lo - hi`` (PyTorch's
     ``output_padding=0``) or 1 if the padding eats more than that.
 

@@ -9,6 +9,7 @@ from jconv import _args, _jit, _layout, _methods, _shapes
 TRANSPOSE_METHODS = tuple(_methods.TRANSPOSE)
 FILTER_GRAD_METHODS = tuple(_methods.FILTER_GRAD)
 
+
 def _pad_repr(spec) -> str:
     """One dim's padding for messages: 'SAME', 'VALID' or (lo, hi)."""
     return repr(spec) if isinstance(spec, str) else repr(tuple(spec))
@@ -89,15 +90,26 @@ def _check_window(fn, rank, n, k, d, lo, hi, i):
 
 
 def _forward_padding(fn, spec, sizes, ks, ss, ds, rank):
-    pads = tuple(_shapes.resolve_padding(spec if isinstance(spec, str) else spec[i], n, k, s, d)
-                 for i, (n, k, s, d) in enumerate(zip(sizes, ks, ss, ds)))
+    pads = tuple(
+        _shapes.resolve_padding(spec if isinstance(spec, str) else spec[i], n, k, s, d)
+        for i, (n, k, s, d) in enumerate(zip(sizes, ks, ss, ds))
+    )
     for i, (n, k, d, (lo, hi)) in enumerate(zip(sizes, ks, ds, pads)):
         _check_window(fn, rank, n, k, d, lo, hi, i)
     return pads
 
 
-def _settings(fn, strides, padding, dilations, rank, channels_first, precision,
-              preferred_element_type, strides_name="strides"):
+def _settings(
+    fn,
+    strides,
+    padding,
+    dilations,
+    rank,
+    channels_first,
+    precision,
+    preferred_element_type,
+    strides_name="strides",
+):
     return (
         _args.ints_per_dim(fn, strides_name, strides, rank, channels_first),
         _args.padding_spec(fn, padding, rank, channels_first),
@@ -111,23 +123,65 @@ def _settings(fn, strides, padding, dilations, rank, channels_first, precision,
 # forward convolution
 
 
-def _conv(fn, rank, x, filters, strides, padding, data_format, dilations, precision,
-          preferred_element_type, strides_name="strides"):
+def _conv(
+    fn,
+    rank,
+    x,
+    filters,
+    strides,
+    padding,
+    data_format,
+    dilations,
+    precision,
+    preferred_element_type,
+    strides_name="strides",
+):
     x, rank, channels_first, sizes = _data(fn, "input", x, rank, data_format)
     filters = _filters(fn, filters, rank, x, "input")
-    ss, spec, ds, precision, pet = _settings(fn, strides, padding, dilations, rank, channels_first,
-                                             precision, preferred_element_type, strides_name)
+    ss, spec, ds, precision, pet = _settings(
+        fn,
+        strides,
+        padding,
+        dilations,
+        rank,
+        channels_first,
+        precision,
+        preferred_element_type,
+        strides_name,
+    )
     ks = filters.shape[:rank]
-    groups = _groups(fn, _channels(x.shape, channels_first), filters.shape[-2], filters.shape[-1],
-                     ("input", "filters.shape[-2] (in_channels per group)", "out_channels"))
+    groups = _groups(
+        fn,
+        _channels(x.shape, channels_first),
+        filters.shape[-2],
+        filters.shape[-1],
+        ("input", "filters.shape[-2] (in_channels per group)", "out_channels"),
+    )
     pads = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
-    return _jit.conv(x, filters, strides=ss, padding=pads, dilations=ds, groups=groups,
-                     channels_first=channels_first, precision=precision,
-                     preferred_element_type=pet)
+    return _jit.conv(
+        x,
+        filters,
+        strides=ss,
+        padding=pads,
+        dilations=ds,
+        groups=groups,
+        channels_first=channels_first,
+        precision=precision,
+        preferred_element_type=pet,
+    )
 
 
-def conv(input, filters, strides=1, padding="VALID", data_format=None, dilations=1, *,
-         precision=None, preferred_element_type=None):
+def conv(
+    input,
+    filters,
+    strides=1,
+    padding="VALID",
+    data_format=None,
+    dilations=1,
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
     """N-D convolution (cross-correlation) with TensorFlow's semantics, like ``tf.nn.convolution``.
 
     Per spatial dim the output size is ``floor((n + lo + hi - k_eff) / s) + 1`` with
@@ -163,12 +217,31 @@ def conv(input, filters, strides=1, padding="VALID", data_format=None, dilations
 
     See also: ``tf.nn.convolution``, ``jax.lax.conv_general_dilated``, ``jconv.torch.conv2d``.
     """
-    return _conv("jconv.conv", None, input, filters, strides, padding, data_format, dilations,
-                 precision, preferred_element_type)
+    return _conv(
+        "jconv.conv",
+        None,
+        input,
+        filters,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv1d(input, filters, stride=1, padding="VALID", data_format="NWC", dilations=1, *,
-           precision=None, preferred_element_type=None):
+def conv1d(
+    input,
+    filters,
+    stride=1,
+    padding="VALID",
+    data_format="NWC",
+    dilations=1,
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
     """1-D convolution, ``tf.nn.conv1d``: :func:`conv` with one spatial dim (``stride``, as TF).
 
     Examples:
@@ -176,12 +249,32 @@ def conv1d(input, filters, stride=1, padding="VALID", data_format="NWC", dilatio
       >>> jconv.conv1d(jnp.arange(5.0).reshape(1, 5, 1), jnp.ones((2, 1, 1)))[0, :, 0]
       Array([1., 3., 5., 7.], dtype=float32)
     """
-    return _conv("jconv.conv1d", 1, input, filters, stride, padding, data_format, dilations,
-                 precision, preferred_element_type, strides_name="stride")
+    return _conv(
+        "jconv.conv1d",
+        1,
+        input,
+        filters,
+        stride,
+        padding,
+        data_format,
+        dilations,
+        precision,
+        preferred_element_type,
+        strides_name="stride",
+    )
 
 
-def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilations=1, *,
-           precision=None, preferred_element_type=None):
+def conv2d(
+    input,
+    filters,
+    strides=1,
+    padding="VALID",
+    data_format="NHWC",
+    dilations=1,
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
     """2-D convolution, ``tf.nn.conv2d``: :func:`conv` with two spatial dims.
 
     Examples:
@@ -189,12 +282,31 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC", dilat
       >>> jconv.conv2d(jnp.ones((1, 4, 4, 2)), jnp.ones((3, 3, 2, 5)), padding="SAME").shape
       (1, 4, 4, 5)
     """
-    return _conv("jconv.conv2d", 2, input, filters, strides, padding, data_format, dilations,
-                 precision, preferred_element_type)
+    return _conv(
+        "jconv.conv2d",
+        2,
+        input,
+        filters,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dilations=1, *,
-           precision=None, preferred_element_type=None):
+def conv3d(
+    input,
+    filters,
+    strides=1,
+    padding="VALID",
+    data_format="NDHWC",
+    dilations=1,
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
     """3-D convolution, ``tf.nn.conv3d``: :func:`conv` with three spatial dims.
 
     Examples:
@@ -202,8 +314,18 @@ def conv3d(input, filters, strides=1, padding="VALID", data_format="NDHWC", dila
       >>> jconv.conv3d(jnp.ones((1, 4, 4, 4, 1)), jnp.ones((2, 2, 2, 1, 3)), strides=2).shape
       (1, 2, 2, 2, 3)
     """
-    return _conv("jconv.conv3d", 3, input, filters, strides, padding, data_format, dilations,
-                 precision, preferred_element_type)
+    return _conv(
+        "jconv.conv3d",
+        3,
+        input,
+        filters,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        precision,
+        preferred_element_type,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,11 +336,15 @@ def _output_sizes(fn, output_shape, name, dy_shape, rank, channels_first, spec, 
     """Chosen forward input sizes and channel count, each checked against the legal range."""
     ms = dy_shape[2:] if channels_first else dy_shape[1:-1]
     dims = [spec if isinstance(spec, str) else spec[i] for i in range(rank)]
-    ranges = [_shapes.transpose_size_range(m, k, s, d, p) for m, k, s, d, p in zip(ms, ks, ss, ds, dims)]
+    ranges = [
+        _shapes.transpose_size_range(m, k, s, d, p) for m, k, s, d, p in zip(ms, ks, ss, ds, dims)
+    ]
     channels = cin
     if output_shape is None:
-        sizes = tuple(_shapes.default_transpose_size(m, k, s, d, p)
-                      for m, k, s, d, p in zip(ms, ks, ss, ds, dims))
+        sizes = tuple(
+            _shapes.default_transpose_size(m, k, s, d, p)
+            for m, k, s, d, p in zip(ms, ks, ss, ds, dims)
+        )
     else:
         shape = _args.as_int_tuple(fn, name, output_shape)
         if len(shape) == rank + 2:
@@ -254,14 +380,29 @@ def _output_sizes(fn, output_shape, name, dy_shape, rank, channels_first, spec, 
     return tuple(sizes), channels
 
 
-def _transpose(fn, rank, dy, filters, output_shape, strides, padding, data_format, dilations,
-               method, precision, preferred_element_type, *, dy_name="input",
-               shape_name="output_shape"):
+def _transpose(
+    fn,
+    rank,
+    dy,
+    filters,
+    output_shape,
+    strides,
+    padding,
+    data_format,
+    dilations,
+    method,
+    precision,
+    preferred_element_type,
+    *,
+    dy_name="input",
+    shape_name="output_shape",
+):
     dy, rank, channels_first, _ = _data(fn, dy_name, dy, rank, data_format)
     filters = _filters(fn, filters, rank, dy, dy_name)
     method = _args.method(fn, method, TRANSPOSE_METHODS)
-    ss, spec, ds, precision, pet = _settings(fn, strides, padding, dilations, rank, channels_first,
-                                             precision, preferred_element_type)
+    ss, spec, ds, precision, pet = _settings(
+        fn, strides, padding, dilations, rank, channels_first, precision, preferred_element_type
+    )
     ks = filters.shape[:rank]
     cin = _channels(dy.shape, channels_first)
     if filters.shape[-1] != cin:
@@ -270,17 +411,42 @@ def _transpose(fn, rank, dy, filters, output_shape, strides, padding, data_forma
             f"filters are (*kernel_size, output_channels, {dy_name}_channels) as in "
             "tf.nn.conv2d_transpose"
         )
-    sizes, cout = _output_sizes(fn, output_shape, shape_name, dy.shape, rank, channels_first, spec,
-                                ks, ss, ds, filters.shape[-2])
-    groups = _groups(fn, cout, filters.shape[-2], cin,
-                     (shape_name, "filters.shape[-2] (output channels per group)",
-                      f"{dy_name} channels"))
+    sizes, cout = _output_sizes(
+        fn,
+        output_shape,
+        shape_name,
+        dy.shape,
+        rank,
+        channels_first,
+        spec,
+        ks,
+        ss,
+        ds,
+        filters.shape[-2],
+    )
+    groups = _groups(
+        fn,
+        cout,
+        filters.shape[-2],
+        cin,
+        (shape_name, "filters.shape[-2] (output channels per group)", f"{dy_name} channels"),
+    )
     pads = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
     if method == "auto":
         method = _methods.auto_transpose_method(jax.default_backend(), rank, ss)
-    return _jit.transpose(dy, filters, out_sizes=sizes, strides=ss, padding=pads, dilations=ds,
-                          groups=groups, channels_first=channels_first, method=method,
-                          precision=precision, preferred_element_type=pet)
+    return _jit.transpose(
+        dy,
+        filters,
+        out_sizes=sizes,
+        strides=ss,
+        padding=pads,
+        dilations=ds,
+        groups=groups,
+        channels_first=channels_first,
+        method=method,
+        precision=precision,
+        preferred_element_type=pet,
+    )
 
 
 _TRANSPOSE_DOC = """Transposed convolution with TensorFlow's semantics, like ``tf.nn.{tf}``.
@@ -322,31 +488,120 @@ _TRANSPOSE_DOC = """Transposed convolution with TensorFlow's semantics, like ``t
     """
 
 
-def conv_transpose(input, filters, output_shape=None, strides=1, padding="SAME", data_format=None,
-                   dilations=1, method="auto", *, precision=None, preferred_element_type=None):
-    return _transpose("jconv.conv_transpose", None, input, filters, output_shape, strides, padding,
-                      data_format, dilations, method, precision, preferred_element_type)
+def conv_transpose(
+    input,
+    filters,
+    output_shape=None,
+    strides=1,
+    padding="SAME",
+    data_format=None,
+    dilations=1,
+    method="auto",
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _transpose(
+        "jconv.conv_transpose",
+        None,
+        input,
+        filters,
+        output_shape,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv1d_transpose(input, filters, output_shape=None, strides=1, padding="SAME",
-                     data_format="NWC", dilations=1, method="auto", *, precision=None,
-                     preferred_element_type=None):
-    return _transpose("jconv.conv1d_transpose", 1, input, filters, output_shape, strides, padding,
-                      data_format, dilations, method, precision, preferred_element_type)
+def conv1d_transpose(
+    input,
+    filters,
+    output_shape=None,
+    strides=1,
+    padding="SAME",
+    data_format="NWC",
+    dilations=1,
+    method="auto",
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _transpose(
+        "jconv.conv1d_transpose",
+        1,
+        input,
+        filters,
+        output_shape,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv2d_transpose(input, filters, output_shape=None, strides=1, padding="SAME",
-                     data_format="NHWC", dilations=1, method="auto", *, precision=None,
-                     preferred_element_type=None):
-    return _transpose("jconv.conv2d_transpose", 2, input, filters, output_shape, strides, padding,
-                      data_format, dilations, method, precision, preferred_element_type)
+def conv2d_transpose(
+    input,
+    filters,
+    output_shape=None,
+    strides=1,
+    padding="SAME",
+    data_format="NHWC",
+    dilations=1,
+    method="auto",
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _transpose(
+        "jconv.conv2d_transpose",
+        2,
+        input,
+        filters,
+        output_shape,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv3d_transpose(input, filters, output_shape=None, strides=1, padding="SAME",
-                     data_format="NDHWC", dilations=1, method="auto", *, precision=None,
-                     preferred_element_type=None):
-    return _transpose("jconv.conv3d_transpose", 3, input, filters, output_shape, strides, padding,
-                      data_format, dilations, method, precision, preferred_element_type)
+def conv3d_transpose(
+    input,
+    filters,
+    output_shape=None,
+    strides=1,
+    padding="SAME",
+    data_format="NDHWC",
+    dilations=1,
+    method="auto",
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _transpose(
+        "jconv.conv3d_transpose",
+        3,
+        input,
+        filters,
+        output_shape,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
 _SEED_EXAMPLE = """>>> import jax.numpy as jnp, jconv
@@ -356,24 +611,62 @@ _SEED_EXAMPLE = """>>> import jax.numpy as jnp, jconv
       >>> y[0, 0, :, 0]
       Array([  67., -134.,  278., -154.,  231.], dtype=float32)"""
 _EXAMPLES = {
-    "conv": ">>> import jax.numpy as jnp, jconv\n      >>> jconv.conv_transpose(jnp.ones((1, 3, 3, 3, 8)), jnp.ones((2, 2, 2, 4, 8)), strides=2).shape\n      (1, 6, 6, 6, 4)",
-    "conv1d": ">>> import jax.numpy as jnp, jconv\n      >>> jconv.conv1d_transpose(jnp.ones((1, 2, 1)), jnp.ones((3, 1, 1)), strides=2, padding='VALID')[0, :, 0]\n      Array([1., 1., 2., 1., 1.], dtype=float32)",
+    "conv": """>>> import jax.numpy as jnp, jconv
+      >>> x, f = jnp.ones((1, 3, 3, 3, 8)), jnp.ones((2, 2, 2, 4, 8))
+      >>> jconv.conv_transpose(x, f, strides=2).shape
+      (1, 6, 6, 6, 4)""",
+    "conv1d": """>>> import jax.numpy as jnp, jconv
+      >>> x, f = jnp.ones((1, 2, 1)), jnp.ones((3, 1, 1))
+      >>> jconv.conv1d_transpose(x, f, strides=2, padding="VALID")[0, :, 0]
+      Array([1., 1., 2., 1., 1.], dtype=float32)""",
     "conv2d": _SEED_EXAMPLE,
-    "conv3d": ">>> import jax.numpy as jnp, jconv\n      >>> jconv.conv3d_transpose(jnp.ones((1, 2, 2, 2, 4)), jnp.ones((3, 3, 3, 2, 4)), (1, 4, 4, 3, 2), strides=2).shape\n      (1, 4, 4, 3, 2)",
+    "conv3d": """>>> import jax.numpy as jnp, jconv
+      >>> x, f = jnp.ones((1, 2, 2, 2, 4)), jnp.ones((3, 3, 3, 2, 4))
+      >>> jconv.conv3d_transpose(x, f, (1, 4, 4, 3, 2), strides=2).shape
+      (1, 4, 4, 3, 2)""",
 }
-for _fn, _r in ((conv_transpose, "N"), (conv1d_transpose, 1), (conv2d_transpose, 2),
-                (conv3d_transpose, 3)):
+for _fn, _r in (
+    (conv_transpose, "N"),
+    (conv1d_transpose, 1),
+    (conv2d_transpose, 2),
+    (conv3d_transpose, 3),
+):
     _base = _fn.__name__.removesuffix("_transpose")
     _fn.__doc__ = _TRANSPOSE_DOC.format(tf=_fn.__name__, fwd=_base, r=_r, example=_EXAMPLES[_base])
 
 
-def _backprop_input(fn, rank, input_sizes, filters, out_backprop, strides, padding, data_format,
-                    dilations, method, precision, preferred_element_type):
+def _backprop_input(
+    fn,
+    rank,
+    input_sizes,
+    filters,
+    out_backprop,
+    strides,
+    padding,
+    data_format,
+    dilations,
+    method,
+    precision,
+    preferred_element_type,
+):
     if input_sizes is None:
         raise TypeError(f"{fn}: input_sizes is required: the forward input's shape")
-    return _transpose(fn, rank, out_backprop, filters, input_sizes, strides, padding, data_format,
-                      dilations, method, precision, preferred_element_type,
-                      dy_name="out_backprop", shape_name="input_sizes")
+    return _transpose(
+        fn,
+        rank,
+        out_backprop,
+        filters,
+        input_sizes,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        method,
+        precision,
+        preferred_element_type,
+        dy_name="out_backprop",
+        shape_name="input_sizes",
+    )
 
 
 _BACKPROP_INPUT_DOC = """Input gradient of :func:`{fwd}`, like TensorFlow's ``{tf}``.
@@ -406,50 +699,147 @@ _BACKPROP_INPUT_DOC = """Input gradient of :func:`{fwd}`, like TensorFlow's ``{t
     """
 
 
-def conv_backprop_input(input_sizes, filters, out_backprop, strides=1, padding="VALID",
-                        data_format=None, dilations=1, method="auto", *, precision=None,
-                        preferred_element_type=None):
-    return _backprop_input("jconv.conv_backprop_input", None, input_sizes, filters, out_backprop,
-                           strides, padding, data_format, dilations, method, precision,
-                           preferred_element_type)
+def conv_backprop_input(
+    input_sizes,
+    filters,
+    out_backprop,
+    strides=1,
+    padding="VALID",
+    data_format=None,
+    dilations=1,
+    method="auto",
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _backprop_input(
+        "jconv.conv_backprop_input",
+        None,
+        input_sizes,
+        filters,
+        out_backprop,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv1d_backprop_input(input_sizes, filters, out_backprop, strides=1, padding="VALID",
-                          data_format="NWC", dilations=1, method="auto", *, precision=None,
-                          preferred_element_type=None):
-    return _backprop_input("jconv.conv1d_backprop_input", 1, input_sizes, filters, out_backprop,
-                           strides, padding, data_format, dilations, method, precision,
-                           preferred_element_type)
+def conv1d_backprop_input(
+    input_sizes,
+    filters,
+    out_backprop,
+    strides=1,
+    padding="VALID",
+    data_format="NWC",
+    dilations=1,
+    method="auto",
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _backprop_input(
+        "jconv.conv1d_backprop_input",
+        1,
+        input_sizes,
+        filters,
+        out_backprop,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv2d_backprop_input(input_sizes, filters, out_backprop, strides=1, padding="VALID",
-                          data_format="NHWC", dilations=1, method="auto", *, precision=None,
-                          preferred_element_type=None):
-    return _backprop_input("jconv.conv2d_backprop_input", 2, input_sizes, filters, out_backprop,
-                           strides, padding, data_format, dilations, method, precision,
-                           preferred_element_type)
+def conv2d_backprop_input(
+    input_sizes,
+    filters,
+    out_backprop,
+    strides=1,
+    padding="VALID",
+    data_format="NHWC",
+    dilations=1,
+    method="auto",
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _backprop_input(
+        "jconv.conv2d_backprop_input",
+        2,
+        input_sizes,
+        filters,
+        out_backprop,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv3d_backprop_input(input_sizes, filters, out_backprop, strides=1, padding="VALID",
-                          data_format="NDHWC", dilations=1, method="auto", *, precision=None,
-                          preferred_element_type=None):
-    return _backprop_input("jconv.conv3d_backprop_input", 3, input_sizes, filters, out_backprop,
-                           strides, padding, data_format, dilations, method, precision,
-                           preferred_element_type)
+def conv3d_backprop_input(
+    input_sizes,
+    filters,
+    out_backprop,
+    strides=1,
+    padding="VALID",
+    data_format="NDHWC",
+    dilations=1,
+    method="auto",
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _backprop_input(
+        "jconv.conv3d_backprop_input",
+        3,
+        input_sizes,
+        filters,
+        out_backprop,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # filter gradient
 
 
-def _backprop_filter(fn, rank, x, filter_sizes, dy, strides, padding, data_format, dilations,
-                     method, precision, preferred_element_type):
+def _backprop_filter(
+    fn,
+    rank,
+    x,
+    filter_sizes,
+    dy,
+    strides,
+    padding,
+    data_format,
+    dilations,
+    method,
+    precision,
+    preferred_element_type,
+):
     x, rank, channels_first, sizes = _data(fn, "input", x, rank, data_format)
     dy, _, _, ms = _data(fn, "out_backprop", dy, rank, data_format)
     _args.same_dtype(fn, ("input", "out_backprop"), x, dy)
     method = _args.method(fn, method, FILTER_GRAD_METHODS)
-    ss, spec, ds, precision, pet = _settings(fn, strides, padding, dilations, rank, channels_first,
-                                             precision, preferred_element_type)
+    ss, spec, ds, precision, pet = _settings(
+        fn, strides, padding, dilations, rank, channels_first, precision, preferred_element_type
+    )
     fs = _args.as_int_tuple(fn, "filter_sizes", filter_sizes)
     if len(fs) != rank + 2 or any(v < 1 for v in fs):
         raise ValueError(
@@ -467,8 +857,13 @@ def _backprop_filter(fn, rank, x, filter_sizes, dy, strides, padding, data_forma
         raise ValueError(
             f"{fn}: out_backprop has batch {dy.shape[0]} but input has batch {x.shape[0]}"
         )
-    groups = _groups(fn, _channels(x.shape, channels_first), fs[-2], cout,
-                     ("input", "filter_sizes[-2] (in_channels per group)", "out_channels"))
+    groups = _groups(
+        fn,
+        _channels(x.shape, channels_first),
+        fs[-2],
+        cout,
+        ("input", "filter_sizes[-2] (in_channels per group)", "out_channels"),
+    )
     pads = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
     for i, (n, m, k, s, d, (lo, hi)) in enumerate(zip(sizes, ms, ks, ss, ds, pads)):
         want = _shapes.conv_output_size(n, k, s, d, lo, hi)
@@ -481,9 +876,19 @@ def _backprop_filter(fn, rank, x, filter_sizes, dy, strides, padding, data_forma
             )
     if method == "auto":
         method = _methods.auto_filter_grad_method(jax.default_backend(), rank, ss)
-    return _jit.filter_grad(x, dy, kernel_sizes=ks, strides=ss, padding=pads, dilations=ds,
-                            groups=groups, channels_first=channels_first, method=method,
-                            precision=precision, preferred_element_type=pet)
+    return _jit.filter_grad(
+        x,
+        dy,
+        kernel_sizes=ks,
+        strides=ss,
+        padding=pads,
+        dilations=ds,
+        groups=groups,
+        channels_first=channels_first,
+        method=method,
+        precision=precision,
+        preferred_element_type=pet,
+    )
 
 
 _BACKPROP_FILTER_DOC = """Filter gradient of :func:`{fwd}`, like TensorFlow's ``{tf}``.
@@ -517,43 +922,135 @@ _BACKPROP_FILTER_DOC = """Filter gradient of :func:`{fwd}`, like TensorFlow's ``
     """
 
 
-def conv_backprop_filter(input, filter_sizes, out_backprop, strides=1, padding="VALID",
-                         data_format=None, dilations=1, method="auto", *, precision=None,
-                         preferred_element_type=None):
-    return _backprop_filter("jconv.conv_backprop_filter", None, input, filter_sizes, out_backprop,
-                            strides, padding, data_format, dilations, method, precision,
-                            preferred_element_type)
+def conv_backprop_filter(
+    input,
+    filter_sizes,
+    out_backprop,
+    strides=1,
+    padding="VALID",
+    data_format=None,
+    dilations=1,
+    method="auto",
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _backprop_filter(
+        "jconv.conv_backprop_filter",
+        None,
+        input,
+        filter_sizes,
+        out_backprop,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv1d_backprop_filter(input, filter_sizes, out_backprop, strides=1, padding="VALID",
-                           data_format="NWC", dilations=1, method="auto", *, precision=None,
-                           preferred_element_type=None):
-    return _backprop_filter("jconv.conv1d_backprop_filter", 1, input, filter_sizes, out_backprop,
-                            strides, padding, data_format, dilations, method, precision,
-                            preferred_element_type)
+def conv1d_backprop_filter(
+    input,
+    filter_sizes,
+    out_backprop,
+    strides=1,
+    padding="VALID",
+    data_format="NWC",
+    dilations=1,
+    method="auto",
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _backprop_filter(
+        "jconv.conv1d_backprop_filter",
+        1,
+        input,
+        filter_sizes,
+        out_backprop,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv2d_backprop_filter(input, filter_sizes, out_backprop, strides=1, padding="VALID",
-                           data_format="NHWC", dilations=1, method="auto", *, precision=None,
-                           preferred_element_type=None):
-    return _backprop_filter("jconv.conv2d_backprop_filter", 2, input, filter_sizes, out_backprop,
-                            strides, padding, data_format, dilations, method, precision,
-                            preferred_element_type)
+def conv2d_backprop_filter(
+    input,
+    filter_sizes,
+    out_backprop,
+    strides=1,
+    padding="VALID",
+    data_format="NHWC",
+    dilations=1,
+    method="auto",
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _backprop_filter(
+        "jconv.conv2d_backprop_filter",
+        2,
+        input,
+        filter_sizes,
+        out_backprop,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv3d_backprop_filter(input, filter_sizes, out_backprop, strides=1, padding="VALID",
-                           data_format="NDHWC", dilations=1, method="auto", *, precision=None,
-                           preferred_element_type=None):
-    return _backprop_filter("jconv.conv3d_backprop_filter", 3, input, filter_sizes, out_backprop,
-                            strides, padding, data_format, dilations, method, precision,
-                            preferred_element_type)
+def conv3d_backprop_filter(
+    input,
+    filter_sizes,
+    out_backprop,
+    strides=1,
+    padding="VALID",
+    data_format="NDHWC",
+    dilations=1,
+    method="auto",
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _backprop_filter(
+        "jconv.conv3d_backprop_filter",
+        3,
+        input,
+        filter_sizes,
+        out_backprop,
+        strides,
+        padding,
+        data_format,
+        dilations,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-for _fn, _r in ((conv_backprop_input, "N"), (conv1d_backprop_input, 1),
-                (conv2d_backprop_input, 2), (conv3d_backprop_input, 3)):
+for _fn, _r in (
+    (conv_backprop_input, "N"),
+    (conv1d_backprop_input, 1),
+    (conv2d_backprop_input, 2),
+    (conv3d_backprop_input, 3),
+):
     _fwd = _fn.__name__.removesuffix("_backprop_input")
     _fn.__doc__ = _BACKPROP_INPUT_DOC.format(fwd=_fwd, tf=f"tf.nn.{_fn.__name__}", r=_r)
-for _fn, _r in ((conv_backprop_filter, "N"), (conv1d_backprop_filter, 1),
-                (conv2d_backprop_filter, 2), (conv3d_backprop_filter, 3)):
+for _fn, _r in (
+    (conv_backprop_filter, "N"),
+    (conv1d_backprop_filter, 1),
+    (conv2d_backprop_filter, 2),
+    (conv3d_backprop_filter, 3),
+):
     _fwd = _fn.__name__.removesuffix("_backprop_filter")
     _fn.__doc__ = _BACKPROP_FILTER_DOC.format(fwd=_fwd, tf=f"tf.nn.{_fn.__name__}", r=_r)

@@ -54,8 +54,9 @@ def conv_output_shape(input_spatial, kernel_size, strides=1, padding="VALID", di
     return tuple(out)
 
 
-def conv_transpose_output_shapes(input_spatial, kernel_size, strides=1, padding="SAME",
-                                 dilations=1):
+def conv_transpose_output_shapes(
+    input_spatial, kernel_size, strides=1, padding="SAME", dilations=1
+):
     """The legal output sizes of a transposed conv, as one inclusive ``(min, max)`` per dim.
 
     ``n`` is legal when the forward conv maps it back to the transposed conv's input size ``m``;
@@ -71,5 +72,7 @@ def conv_transpose_output_shapes(input_spatial, kernel_size, strides=1, padding=
     """
     fn = "jconv.conv_transpose_output_shapes"
     sizes, ks, ss, ds, dims = _common(fn, input_spatial, kernel_size, strides, padding, dilations)
-    return tuple(_shapes.transpose_size_range(m, k, s, d, p)
-                 for m, k, s, d, p in zip(sizes, ks, ss, ds, dims))
+    return tuple(
+        _shapes.transpose_size_range(m, k, s, d, p)
+        for m, k, s, d, p in zip(sizes, ks, ss, ds, dims)
+    )

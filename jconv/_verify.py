@@ -50,9 +50,12 @@ def seed_example(out=sys.stdout) -> bool:
     x = jnp.array(SEED_INPUT).reshape(1, 2, 2, 1)
     f = jnp.array(SEED_FILTER).reshape(3, 3, 1, 1)
     want = reference.conv_transpose(np.asarray(x), np.asarray(f), (5, 5), 2, "VALID")[0, :, :, 0]
-    print("The seeds' example: conv2d_transpose of [[-67, -77], [-117, -127]] with the 3x3 filter "
-          "-1..-9,\nstride 2, VALID, output_shape (1, 5, 5, 1). The first element is 67 = -67 * -1 "
-          "(not 603 = -67 * -9).", file=out)
+    print(
+        "The seeds' example: conv2d_transpose of [[-67, -77], [-117, -127]] with the 3x3 filter "
+        "-1..-9,\nstride 2, VALID, output_shape (1, 5, 5, 1). The first element is 67 = -67 * -1 "
+        "(not 603 = -67 * -9).",
+        file=out,
+    )
     ok = True
     for method in jconv.TRANSPOSE_METHODS:
         y = jconv.conv2d_transpose(x, f, (1, 5, 5, 1), strides=2, padding="VALID", method=method)
@@ -78,13 +81,19 @@ def _cases(cfg, rng, dtype):
     for sizes in itertools.product(*(range(lo, hi + 1) for lo, hi in ranges)):
         want = reference.conv_transpose(dy, w, sizes, s, p, d, groups=g)
         for method in jconv.TRANSPOSE_METHODS:
-            f = jax.jit(lambda a, b, z=sizes, mt=method: jconv.conv_transpose(
-                a, b, (2, *z, cin), s, p, dilations=d, method=mt))
+            f = jax.jit(
+                lambda a, b, z=sizes, mt=method: jconv.conv_transpose(
+                    a, b, (2, *z, cin), s, p, dilations=d, method=mt
+                )
+            )
             yield f"conv_transpose->{'x'.join(map(str, sizes))}", method, f(dyj, wj), want
     want = reference.conv_backprop_filter(x, w.shape, dy, s, p, d)
     for method in jconv.FILTER_GRAD_METHODS:
-        f = jax.jit(lambda a, b, mt=method: jconv.conv_backprop_filter(
-            a, w.shape, b, s, p, dilations=d, method=mt))
+        f = jax.jit(
+            lambda a, b, mt=method: jconv.conv_backprop_filter(
+                a, w.shape, b, s, p, dilations=d, method=mt
+            )
+        )
         yield "conv_backprop_filter", method, f(xj, dyj), want
 
 
@@ -106,17 +115,27 @@ def sweep(out=sys.stdout, quick: bool = False) -> bool:
         worst: dict[tuple[str, str], list] = {}
         for op, results in by_op.items():
             for method, got, diff in results:
-                cross = max(float(np.max(np.abs(got - other), initial=0.0))
-                            for _, other, _ in results)
+                cross = max(
+                    float(np.max(np.abs(got - other), initial=0.0)) for _, other, _ in results
+                )
                 name = op.split("->")[0]
                 entry = worst.setdefault((name, method), [0.0, 0.0, 0])
-                entry[0], entry[1], entry[2] = max(entry[0], diff), max(entry[1], cross), entry[2] + 1
+                entry[0], entry[1], entry[2] = (
+                    max(entry[0], diff),
+                    max(entry[1], cross),
+                    entry[2] + 1,
+                )
         for (name, method), (diff, cross, count) in worst.items():
             if count > 1:
                 name = f"{name} ({count} sizes)"
             rows.append((_fmt_config(cfg), name, method, jnp.dtype(dtype).name, diff, cross))
-        print(f"\r  [{step}/{total}] {_fmt_config(cfg)} {jnp.dtype(dtype).name}"
-              f"  ({time.perf_counter() - start:.1f} s)", end="", file=out, flush=True)
+        print(
+            f"\r  [{step}/{total}] {_fmt_config(cfg)} {jnp.dtype(dtype).name}"
+            f"  ({time.perf_counter() - start:.1f} s)",
+            end="",
+            file=out,
+            flush=True,
+        )
     print(file=out)
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     head = ("config", "op", "method", "dtype")
@@ -130,6 +149,9 @@ def sweep(out=sys.stdout, quick: bool = False) -> bool:
         cells = "  ".join(c.ljust(w) for c, w in zip(r[:4], widths))
         print(f"{cells}  {r[4]:16.3g}  {r[5]:10.3g}  {'ok' if good else 'FAIL'}", file=out)
     n_fail = sum(1 for r in rows if not (r[4] == 0.0 and r[5] == 0.0))
-    print(f"\n{len(rows)} checks, {len(rows) - n_fail} ok, {n_fail} FAIL "
-          f"({time.perf_counter() - start:.1f} s)", file=out)
+    print(
+        f"\n{len(rows)} checks, {len(rows) - n_fail} ok, {n_fail} FAIL "
+        f"({time.perf_counter() - start:.1f} s)",
+        file=out,
+    )
     return ok

@@ -37,7 +37,9 @@ def _per_dim(value, rank):
 def _pads(padding, sizes, ks, ss, ds):
     if isinstance(padding, str):
         padding = padding.upper()
-        return [_shapes.resolve_padding(padding, n, k, s, d) for n, k, s, d in zip(sizes, ks, ss, ds)]
+        return [
+            _shapes.resolve_padding(padding, n, k, s, d) for n, k, s, d in zip(sizes, ks, ss, ds)
+        ]
     return [tuple(p) for p in padding]
 
 
@@ -62,8 +64,10 @@ def conv(x, w, strides=1, padding="VALID", dilations=1):
     groups = x.shape[-1] // w.shape[-2]
     cin_g, cout = w.shape[-2], w.shape[-1]
     xp = np.pad(x, [(0, 0), *pads, (0, 0)])
-    out_sizes = [_shapes.conv_output_size(n, k, s, d, lo, hi)
-                 for n, k, s, d, (lo, hi) in zip(x.shape[1:-1], ks, ss, ds, pads)]
+    out_sizes = [
+        _shapes.conv_output_size(n, k, s, d, lo, hi)
+        for n, k, s, d, (lo, hi) in zip(x.shape[1:-1], ks, ss, ds, pads)
+    ]
     y = np.zeros((x.shape[0], *out_sizes, cout), np.result_type(x, w))
     for i, t, pos in _windows(out_sizes, ks, ss, ds):
         xs = xp[(slice(None), *pos)].reshape(x.shape[0], groups, cin_g)
@@ -74,8 +78,10 @@ def conv(x, w, strides=1, padding="VALID", dilations=1):
 
 def _overlay(dy, w, n, pads, ks, ss, ds, groups):
     cin_g, cout = w.shape[-2], w.shape[-1]
-    full = [max(a + lo + hi, (m - 1) * s + _shapes.effective_kernel_size(k, d))
-            for a, m, k, s, d, (lo, hi) in zip(n, dy.shape[1:-1], ks, ss, ds, pads)]
+    full = [
+        max(a + lo + hi, (m - 1) * s + _shapes.effective_kernel_size(k, d))
+        for a, m, k, s, d, (lo, hi) in zip(n, dy.shape[1:-1], ks, ss, ds, pads)
+    ]
     out = np.zeros((dy.shape[0], *full, cin_g * groups), np.result_type(dy, w))
     for i, t, pos in _windows(dy.shape[1:-1], ks, ss, ds):
         dys = dy[(slice(None), *i)].reshape(dy.shape[0], groups, cout // groups)
@@ -85,8 +91,9 @@ def _overlay(dy, w, n, pads, ks, ss, ds, groups):
     return out[(slice(None), *crop)]
 
 
-def conv_transpose(dy, w, output_size: Sequence[int], strides=1, padding="SAME", dilations=1,
-                   groups=1):
+def conv_transpose(
+    dy, w, output_size: Sequence[int], strides=1, padding="SAME", dilations=1, groups=1
+):
     """The transposed conv as an overlay (scatter-add).
 
     Every ``dy[b, i, o]`` adds ``dy[b, i, o] * w[t, :, o]`` into output row ``i * s + t * d - lo``
@@ -113,8 +120,11 @@ def conv_backprop_input(input_sizes, w, dy, strides=1, padding="VALID", dilation
 
 
 def conv_backprop_filter(x, filter_sizes, dy, strides=1, padding="VALID", dilations=1):
-    """Filter gradient of :func:`conv`: ``dw[t, c, o] = sum_{b, i} x_pad[b, i * s + t * d, c] dy[b, i, o]``
-    over the channels ``c`` of output channel ``o``'s group."""
+    """Filter gradient of :func:`conv`.
+
+    ``dw[t, c, o] = sum_{b, i} x_pad[b, i * s + t * d, c] * dy[b, i, o]`` over the channels ``c``
+    of output channel ``o``'s group.
+    """
     x, dy = np.asarray(x), np.asarray(dy)
     filter_sizes = tuple(int(a) for a in filter_sizes)
     _, ks, ss, ds = _setup(x.shape, filter_sizes, strides, dilations)

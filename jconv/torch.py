@@ -20,10 +20,18 @@ import jax.numpy as jnp
 from jconv import _args, _jit, _methods, _shapes
 
 __all__ = [
-    "conv1d", "conv2d", "conv3d",
-    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-    "conv1d_input", "conv2d_input", "conv3d_input",
-    "conv1d_weight", "conv2d_weight", "conv3d_weight",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "conv1d_input",
+    "conv2d_input",
+    "conv3d_input",
+    "conv1d_weight",
+    "conv2d_weight",
+    "conv3d_weight",
 ]
 
 TRANSPOSE_METHODS = tuple(_methods.TRANSPOSE)
@@ -100,8 +108,7 @@ def _padding(fn, padding, rank, ks, ss, ds):
                     f"{fn}: padding='same' is not supported for strided convolutions "
                     f"(stride={ss}); use an explicit padding"
                 )
-            return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
-                         for k, d in zip(ks, ds))
+            return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(ks, ds))
         raise ValueError(f"{fn}: padding={padding!r} is not 'same', 'valid', an int or a tuple")
     return tuple((p, p) for p in _tuple(fn, "padding", padding, rank, 0))
 
@@ -148,16 +155,46 @@ def _add_bias(y, bias):
 
 
 @functools.partial(jax.jit, static_argnames=_jit._STATIC)
-def _conv_jit(x, w, bias, *, strides, padding, dilations, groups, channels_first, precision,
-              preferred_element_type):
-    y = _jit.conv.__wrapped__(x, _to_tf_forward(w), strides=strides, padding=padding,
-                              dilations=dilations, groups=groups, channels_first=channels_first,
-                              precision=precision, preferred_element_type=preferred_element_type)
+def _conv_jit(
+    x,
+    w,
+    bias,
+    *,
+    strides,
+    padding,
+    dilations,
+    groups,
+    channels_first,
+    precision,
+    preferred_element_type,
+):
+    y = _jit.conv.__wrapped__(
+        x,
+        _to_tf_forward(w),
+        strides=strides,
+        padding=padding,
+        dilations=dilations,
+        groups=groups,
+        channels_first=channels_first,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
     return _add_bias(y, bias)
 
 
-def _conv(fn, rank, input, weight, bias, stride, padding, dilation, groups, precision,
-          preferred_element_type):
+def _conv(
+    fn,
+    rank,
+    input,
+    weight,
+    bias,
+    stride,
+    padding,
+    dilation,
+    groups,
+    precision,
+    preferred_element_type,
+):
     x, unbatched = _input(fn, "input", input, rank)
     weight = _weight(fn, weight, rank, x)
     ss = _tuple(fn, "stride", stride, rank, 1)
@@ -167,9 +204,18 @@ def _conv(fn, rank, input, weight, bias, stride, padding, dilation, groups, prec
     pads = _padding(fn, padding, rank, ks, ss, ds)
     _check_windows(fn, rank, x.shape[2:], ks, ds, pads)
     bias = _bias(fn, bias, weight.shape[0], x)
-    y = _conv_jit(x, weight, bias, strides=ss, padding=pads, dilations=ds, groups=g,
-                  channels_first=True, precision=_args.precision(fn, precision),
-                  preferred_element_type=_args.element_type(fn, preferred_element_type))
+    y = _conv_jit(
+        x,
+        weight,
+        bias,
+        strides=ss,
+        padding=pads,
+        dilations=ds,
+        groups=g,
+        channels_first=True,
+        precision=_args.precision(fn, precision),
+        preferred_element_type=_args.element_type(fn, preferred_element_type),
+    )
     return y[0] if unbatched else y
 
 
@@ -203,22 +249,85 @@ _CONV_DOC = """{r}-D convolution, ``torch.nn.functional.conv{r}d``.
     """
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-           precision=None, preferred_element_type=None):
-    return _conv("jconv.torch.conv1d", 1, input, weight, bias, stride, padding, dilation, groups,
-                 precision, preferred_element_type)
+def conv1d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _conv(
+        "jconv.torch.conv1d",
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        dilation,
+        groups,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-           precision=None, preferred_element_type=None):
-    return _conv("jconv.torch.conv2d", 2, input, weight, bias, stride, padding, dilation, groups,
-                 precision, preferred_element_type)
+def conv2d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _conv(
+        "jconv.torch.conv2d",
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        dilation,
+        groups,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-           precision=None, preferred_element_type=None):
-    return _conv("jconv.torch.conv3d", 3, input, weight, bias, stride, padding, dilation, groups,
-                 precision, preferred_element_type)
+def conv3d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    precision=None,
+    preferred_element_type=None,
+):
+    return _conv(
+        "jconv.torch.conv3d",
+        3,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        dilation,
+        groups,
+        precision,
+        preferred_element_type,
+    )
 
 
 for _fn, _r in ((conv1d, 1), (conv2d, 2), (conv3d, 3)):
@@ -230,15 +339,37 @@ for _fn, _r in ((conv1d, 1), (conv2d, 2), (conv3d, 3)):
 
 
 @functools.partial(jax.jit, static_argnames=(*_jit._STATIC, "out_sizes", "method"))
-def _transpose_jit(dy, w, bias, *, out_sizes, strides, padding, dilations, groups, channels_first,
-                   method, precision, preferred_element_type):
+def _transpose_jit(
+    dy,
+    w,
+    bias,
+    *,
+    out_sizes,
+    strides,
+    padding,
+    dilations,
+    groups,
+    channels_first,
+    method,
+    precision,
+    preferred_element_type,
+):
     """``w`` is PyTorch's transposed-conv weight ``(C_in_t, C_out_t / g, *k)``."""
     rank = w.ndim - 2
     w_tf = jnp.transpose(w, (*range(2, rank + 2), 1, 0))
     y = _jit.transpose.__wrapped__(
-        dy, w_tf, out_sizes=out_sizes, strides=strides, padding=padding, dilations=dilations,
-        groups=groups, channels_first=channels_first, method=method, precision=precision,
-        preferred_element_type=preferred_element_type)
+        dy,
+        w_tf,
+        out_sizes=out_sizes,
+        strides=strides,
+        padding=padding,
+        dilations=dilations,
+        groups=groups,
+        channels_first=channels_first,
+        method=method,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
     return _add_bias(y, bias)
 
 
@@ -249,8 +380,21 @@ def _resolve_method(fn, method, ss):
     return method
 
 
-def _conv_transpose(fn, rank, input, weight, bias, stride, padding, output_padding, groups,
-                    dilation, method, precision, preferred_element_type):
+def _conv_transpose(
+    fn,
+    rank,
+    input,
+    weight,
+    bias,
+    stride,
+    padding,
+    output_padding,
+    groups,
+    dilation,
+    method,
+    precision,
+    preferred_element_type,
+):
     dy, unbatched = _input(fn, "input", input, rank)
     weight = _weight(fn, weight, rank, dy)
     ss = _tuple(fn, "stride", stride, rank, 1)
@@ -281,11 +425,20 @@ def _conv_transpose(fn, rank, input, weight, bias, stride, padding, output_paddi
             )
         sizes.append(n)
     bias = _bias(fn, bias, weight.shape[1] * g, dy)
-    y = _transpose_jit(dy, weight, bias, out_sizes=tuple(sizes), strides=ss,
-                       padding=tuple((p, p) for p in ps), dilations=ds, groups=g,
-                       channels_first=True, method=_resolve_method(fn, method, ss),
-                       precision=_args.precision(fn, precision),
-                       preferred_element_type=_args.element_type(fn, preferred_element_type))
+    y = _transpose_jit(
+        dy,
+        weight,
+        bias,
+        out_sizes=tuple(sizes),
+        strides=ss,
+        padding=tuple((p, p) for p in ps),
+        dilations=ds,
+        groups=g,
+        channels_first=True,
+        method=_resolve_method(fn, method, ss),
+        precision=_args.precision(fn, precision),
+        preferred_element_type=_args.element_type(fn, preferred_element_type),
+    )
     return y[0] if unbatched else y
 
 
@@ -322,25 +475,97 @@ _TRANSPOSE_DOC = """{r}-D transposed convolution, ``torch.nn.functional.conv_tra
     """
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, *, method="auto", precision=None, preferred_element_type=None):
-    return _conv_transpose("jconv.torch.conv_transpose1d", 1, input, weight, bias, stride,
-                           padding, output_padding, groups, dilation, method, precision,
-                           preferred_element_type)
+def conv_transpose1d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups=1,
+    dilation=1,
+    *,
+    method="auto",
+    precision=None,
+    preferred_element_type=None,
+):
+    return _conv_transpose(
+        "jconv.torch.conv_transpose1d",
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, *, method="auto", precision=None, preferred_element_type=None):
-    return _conv_transpose("jconv.torch.conv_transpose2d", 2, input, weight, bias, stride,
-                           padding, output_padding, groups, dilation, method, precision,
-                           preferred_element_type)
+def conv_transpose2d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups=1,
+    dilation=1,
+    *,
+    method="auto",
+    precision=None,
+    preferred_element_type=None,
+):
+    return _conv_transpose(
+        "jconv.torch.conv_transpose2d",
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, *, method="auto", precision=None, preferred_element_type=None):
-    return _conv_transpose("jconv.torch.conv_transpose3d", 3, input, weight, bias, stride,
-                           padding, output_padding, groups, dilation, method, precision,
-                           preferred_element_type)
+def conv_transpose3d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups=1,
+    dilation=1,
+    *,
+    method="auto",
+    precision=None,
+    preferred_element_type=None,
+):
+    return _conv_transpose(
+        "jconv.torch.conv_transpose3d",
+        3,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
 for _fn, _r in ((conv_transpose1d, 1), (conv_transpose2d, 2), (conv_transpose3d, 3)):
@@ -353,15 +578,29 @@ def _grad_setup(fn, rank, stride, padding, dilation, ks):
     return ss, ds, _padding(fn, padding, rank, ks, ss, ds)
 
 
-def _conv_input(fn, rank, input_size, weight, grad_output, stride, padding, dilation, groups,
-                method, precision, preferred_element_type):
+def _conv_input(
+    fn,
+    rank,
+    input_size,
+    weight,
+    grad_output,
+    stride,
+    padding,
+    dilation,
+    groups,
+    method,
+    precision,
+    preferred_element_type,
+):
     dy, unbatched = _input(fn, "grad_output", grad_output, rank)
     weight = _weight(fn, weight, rank, dy, "grad_output")
     size = _args.as_int_tuple(fn, "input_size", input_size)
     if unbatched and len(size) == rank + 1:
         size = (1, *size)
     if len(size) != rank + 2:
-        raise ValueError(f"{fn}: input_size {list(size)} must have {rank + 2} entries (N, C, *spatial)")
+        raise ValueError(
+            f"{fn}: input_size {list(size)} must have {rank + 2} entries (N, C, *spatial)"
+        )
     ks = weight.shape[2:]
     ss, ds, pads = _grad_setup(fn, rank, stride, padding, dilation, ks)
     g = _groups(fn, groups, size[1], weight.shape[1], weight.shape[0])
@@ -380,23 +619,45 @@ def _conv_input(fn, rank, input_size, weight, grad_output, stride, padding, dila
                 f"input {dim}s {lo_n}..{hi_n} (kernel {k}, stride {s}, padding {pair}, "
                 f"dilation {d})"
             )
-    y = _jit.transpose(dy, _to_tf_forward(weight), out_sizes=tuple(size[2:]), strides=ss,
-                       padding=pads, dilations=ds, groups=g, channels_first=True,
-                       method=_resolve_method(fn, method, ss),
-                       precision=_args.precision(fn, precision),
-                       preferred_element_type=_args.element_type(fn, preferred_element_type))
+    y = _jit.transpose(
+        dy,
+        _to_tf_forward(weight),
+        out_sizes=tuple(size[2:]),
+        strides=ss,
+        padding=pads,
+        dilations=ds,
+        groups=g,
+        channels_first=True,
+        method=_resolve_method(fn, method, ss),
+        precision=_args.precision(fn, precision),
+        preferred_element_type=_args.element_type(fn, preferred_element_type),
+    )
     return y[0] if unbatched else y
 
 
-def _conv_weight(fn, rank, input, weight_size, grad_output, stride, padding, dilation, groups,
-                 method, precision, preferred_element_type):
+def _conv_weight(
+    fn,
+    rank,
+    input,
+    weight_size,
+    grad_output,
+    stride,
+    padding,
+    dilation,
+    groups,
+    method,
+    precision,
+    preferred_element_type,
+):
     x, unbatched = _input(fn, "input", input, rank)
     dy, _ = _input(fn, "grad_output", grad_output[None] if unbatched else grad_output, rank)
     _args.same_dtype(fn, ("input", "grad_output"), x, dy)
     size = _args.as_int_tuple(fn, "weight_size", weight_size)
     if len(size) != rank + 2 or min(size) < 1:
-        raise ValueError(f"{fn}: weight_size {list(size)} must be {rank + 2} positive ints "
-                         "(C_out, C_in / groups, *k)")
+        raise ValueError(
+            f"{fn}: weight_size {list(size)} must be {rank + 2} positive ints "
+            "(C_out, C_in / groups, *k)"
+        )
     ks = size[2:]
     ss, ds, pads = _grad_setup(fn, rank, stride, padding, dilation, ks)
     g = _groups(fn, groups, x.shape[1], size[1], size[0])
@@ -416,10 +677,19 @@ def _conv_weight(fn, rank, input, weight_size, grad_output, stride, padding, dil
     method = _args.method(fn, method, FILTER_GRAD_METHODS)
     if method == "auto":
         method = _methods.auto_filter_grad_method(jax.default_backend(), rank, ss)
-    dw = _jit.filter_grad(x, dy, kernel_sizes=tuple(ks), strides=ss, padding=pads, dilations=ds,
-                          groups=g, channels_first=True, method=method,
-                          precision=_args.precision(fn, precision),
-                          preferred_element_type=_args.element_type(fn, preferred_element_type))
+    dw = _jit.filter_grad(
+        x,
+        dy,
+        kernel_sizes=tuple(ks),
+        strides=ss,
+        padding=pads,
+        dilations=ds,
+        groups=g,
+        channels_first=True,
+        method=method,
+        precision=_args.precision(fn, precision),
+        preferred_element_type=_args.element_type(fn, preferred_element_type),
+    )
     return _from_tf_forward(dw)
 
 
@@ -467,44 +737,181 @@ _WEIGHT_DOC = """Filter gradient of :func:`conv{r}d`, ``torch.nn.grad.conv{r}d_w
     """
 
 
-def conv1d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1, *,
-                 method="auto", precision=None, preferred_element_type=None):
-    return _conv_input("jconv.torch.conv1d_input", 1, input_size, weight, grad_output, stride,
-                       padding, dilation, groups, method, precision, preferred_element_type)
+def conv1d_input(
+    input_size,
+    weight,
+    grad_output,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    method="auto",
+    precision=None,
+    preferred_element_type=None,
+):
+    return _conv_input(
+        "jconv.torch.conv1d_input",
+        1,
+        input_size,
+        weight,
+        grad_output,
+        stride,
+        padding,
+        dilation,
+        groups,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1, *,
-                 method="auto", precision=None, preferred_element_type=None):
-    return _conv_input("jconv.torch.conv2d_input", 2, input_size, weight, grad_output, stride,
-                       padding, dilation, groups, method, precision, preferred_element_type)
+def conv2d_input(
+    input_size,
+    weight,
+    grad_output,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    method="auto",
+    precision=None,
+    preferred_element_type=None,
+):
+    return _conv_input(
+        "jconv.torch.conv2d_input",
+        2,
+        input_size,
+        weight,
+        grad_output,
+        stride,
+        padding,
+        dilation,
+        groups,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv3d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1, *,
-                 method="auto", precision=None, preferred_element_type=None):
-    return _conv_input("jconv.torch.conv3d_input", 3, input_size, weight, grad_output, stride,
-                       padding, dilation, groups, method, precision, preferred_element_type)
+def conv3d_input(
+    input_size,
+    weight,
+    grad_output,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    method="auto",
+    precision=None,
+    preferred_element_type=None,
+):
+    return _conv_input(
+        "jconv.torch.conv3d_input",
+        3,
+        input_size,
+        weight,
+        grad_output,
+        stride,
+        padding,
+        dilation,
+        groups,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv1d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1, *,
-                  method="auto", precision=None, preferred_element_type=None):
-    return _conv_weight("jconv.torch.conv1d_weight", 1, input, weight_size, grad_output, stride,
-                        padding, dilation, groups, method, precision, preferred_element_type)
+def conv1d_weight(
+    input,
+    weight_size,
+    grad_output,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    method="auto",
+    precision=None,
+    preferred_element_type=None,
+):
+    return _conv_weight(
+        "jconv.torch.conv1d_weight",
+        1,
+        input,
+        weight_size,
+        grad_output,
+        stride,
+        padding,
+        dilation,
+        groups,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1, *,
-                  method="auto", precision=None, preferred_element_type=None):
-    return _conv_weight("jconv.torch.conv2d_weight", 2, input, weight_size, grad_output, stride,
-                        padding, dilation, groups, method, precision, preferred_element_type)
+def conv2d_weight(
+    input,
+    weight_size,
+    grad_output,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    method="auto",
+    precision=None,
+    preferred_element_type=None,
+):
+    return _conv_weight(
+        "jconv.torch.conv2d_weight",
+        2,
+        input,
+        weight_size,
+        grad_output,
+        stride,
+        padding,
+        dilation,
+        groups,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
-def conv3d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1, *,
-                  method="auto", precision=None, preferred_element_type=None):
-    return _conv_weight("jconv.torch.conv3d_weight", 3, input, weight_size, grad_output, stride,
-                        padding, dilation, groups, method, precision, preferred_element_type)
+def conv3d_weight(
+    input,
+    weight_size,
+    grad_output,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    method="auto",
+    precision=None,
+    preferred_element_type=None,
+):
+    return _conv_weight(
+        "jconv.torch.conv3d_weight",
+        3,
+        input,
+        weight_size,
+        grad_output,
+        stride,
+        padding,
+        dilation,
+        groups,
+        method,
+        precision,
+        preferred_element_type,
+    )
 
 
 for _fn, _r in ((conv1d_input, 1), (conv2d_input, 2), (conv3d_input, 3)):
     _fn.__doc__ = _INPUT_DOC.format(r=_r, sp=", 5" * _r, k=", 3" * _r, m=", 2" * _r)
 for _fn, _r in ((conv1d_weight, 1), (conv2d_weight, 2), (conv3d_weight, 3)):
     _fn.__doc__ = _WEIGHT_DOC.format(r=_r, sp=", 5" * _r, k=", 3" * _r, m=", 2" * _r)
-

@@ -22,5 +22,6 @@ def x64():
     yield
     jax.config.update("jax_enable_x64", old)
 
+
 # make_golden.py needs TensorFlow and PyTorch and writes files: a script, not a test module.
 collect_ignore = ["data"]

@@ -18,13 +18,24 @@ DY = jnp.ones((1, 3, 3, 6))  # conv2d(X, W, strides=2, padding="SAME")
         (lambda: jconv.conv2d(X, W, strides=0), ValueError, ["jconv.conv2d", "strides", ">= 1"]),
         (lambda: jconv.conv2d(X, W, strides=(1, -2)), ValueError, ["strides"]),
         (lambda: jconv.conv2d(X, W, strides=(1, 2, 3)), ValueError, ["strides", "entries"]),
-        (lambda: jconv.conv2d(X, W, strides=[2, 2, 2, 2]), ValueError, ["strides", "batch or channel"]),
+        (
+            lambda: jconv.conv2d(X, W, strides=[2, 2, 2, 2]),
+            ValueError,
+            ["strides", "batch or channel"],
+        ),
         (lambda: jconv.conv2d(X, W, strides=1.5), TypeError, ["strides", "int"]),
         (lambda: jconv.conv2d(X, W, dilations=0), ValueError, ["dilations", ">= 1"]),
         (lambda: jconv.conv2d(X, W, padding="FULL"), ValueError, ["padding", "'FULL'", "SAME"]),
-        (lambda: jconv.conv2d(X, W, padding=[(1, 1), (-1, 0)]), ValueError, ["padding", "negative"]),
-        (lambda: jconv.conv2d(X, W, padding=[(0, 0), (1, 1), (1, 1), (1, 0)]), ValueError,
-         ["padding", "batch or channel"]),
+        (
+            lambda: jconv.conv2d(X, W, padding=[(1, 1), (-1, 0)]),
+            ValueError,
+            ["padding", "negative"],
+        ),
+        (
+            lambda: jconv.conv2d(X, W, padding=[(0, 0), (1, 1), (1, 1), (1, 0)]),
+            ValueError,
+            ["padding", "batch or channel"],
+        ),
         (lambda: jconv.conv2d(X, W, padding=[(1, 1)]), ValueError, ["padding", "pairs"]),
         (lambda: jconv.conv2d(X, W, padding=[(1, 2, 3), (1, 1)]), ValueError, ["padding", "pair"]),
         (lambda: jconv.conv2d(X, W, padding=3), TypeError, ["padding"]),
@@ -32,7 +43,11 @@ DY = jnp.ones((1, 3, 3, 6))  # conv2d(X, W, strides=2, padding="SAME")
         (lambda: jconv.conv2d(X, W[0]), ValueError, ["filters", "4 dims"]),
         (lambda: jconv.conv2d(jnp.ones((1, 5, 5, 5)), W), ValueError, ["channels", "divide"]),
         (lambda: jconv.conv2d(X, jnp.ones((3, 3, 2, 5))), ValueError, ["groups", "out_channels 5"]),
-        (lambda: jconv.conv2d(jnp.ones((1, 2, 2, 4)), W), ValueError, ["window", "larger", "height"]),
+        (
+            lambda: jconv.conv2d(jnp.ones((1, 2, 2, 4)), W),
+            ValueError,
+            ["window", "larger", "height"],
+        ),
         (lambda: jconv.conv2d(X, jnp.ones((3, 3, 4, 6)), dilations=3), ValueError, ["window"]),
         (lambda: jconv.conv2d(jnp.ones((1, 0, 5, 4)), W, padding="SAME"), ValueError, ["spatial"]),
         (lambda: jconv.conv2d(X, W, data_format="NDHWC"), ValueError, ["data_format", "NCHW"]),
@@ -40,50 +55,121 @@ DY = jnp.ones((1, 3, 3, 6))  # conv2d(X, W, strides=2, padding="SAME")
         (lambda: jconv.conv2d(X.astype(jnp.int32), W), TypeError, ["input", "dtype"]),
         (lambda: jconv.conv2d(X, W.astype(jnp.float16)), TypeError, ["dtype", "filters"]),
         (lambda: jconv.conv2d(X, W, precision="fast"), ValueError, ["precision"]),
-        (lambda: jconv.conv1d(jnp.ones((1, 5, 2)), jnp.ones((3, 2, 2)), stride=0), ValueError,
-         ["jconv.conv1d", "stride"]),
-        (lambda: jconv.conv(jnp.ones((5, 2)), jnp.ones((3, 2, 2))), ValueError, ["jconv.conv", "input"]),
+        (
+            lambda: jconv.conv1d(jnp.ones((1, 5, 2)), jnp.ones((3, 2, 2)), stride=0),
+            ValueError,
+            ["jconv.conv1d", "stride"],
+        ),
+        (
+            lambda: jconv.conv(jnp.ones((5, 2)), jnp.ones((3, 2, 2))),
+            ValueError,
+            ["jconv.conv", "input"],
+        ),
         # transposes
-        (lambda: jconv.conv2d_transpose(DY, W, (1, 11, 5, 4), strides=2), ValueError,
-         ["jconv.conv2d_transpose", "output_shape height 11", "valid heights are 5..6"]),
-        (lambda: jconv.conv2d_transpose(DY, W, (1, 5, 9, 4), strides=2), ValueError,
-         ["output_shape width 9", "5..6"]),
-        (lambda: jconv.conv2d_transpose(DY, W, (2, 5, 5, 4), strides=2), ValueError,
-         ["output_shape", "batch 2"]),
-        (lambda: jconv.conv2d_transpose(DY, W, (5, 5, 4), strides=2), ValueError,
-         ["output_shape", "entries"]),
-        (lambda: jconv.conv2d_transpose(DY, W, (1, 5, 5, 6), strides=2), ValueError,
-         ["output_shape", "not a multiple"]),
-        (lambda: jconv.conv2d_transpose(DY, jnp.ones((3, 3, 4, 5)), strides=2), ValueError,
-         ["filters.shape[-1]", "6 channels"]),
-        (lambda: jconv.conv2d_transpose(DY, W, strides=2, method="fast"), ValueError,
-         ["method", "'fast'", "dilate"]),
-        (lambda: jconv.conv2d_transpose(jnp.ones((1, 3, 3, 6)), jnp.ones((3, 3, 2, 6)),
-                                        (1, 6, 6, 8), strides=2), ValueError,
-         ["4 groups", "not divisible"]),
-        (lambda: jconv.conv2d_transpose(DY, W, (1, 5, 5, 4), strides=2, padding=[(9, 9), (0, 0)]),
-         ValueError, ["no height is reachable"]),
-        (lambda: jconv.conv2d_transpose(DY, W, (1, 5.0, 5, 4), strides=2), TypeError,
-         ["output_shape", "int"]),
+        (
+            lambda: jconv.conv2d_transpose(DY, W, (1, 11, 5, 4), strides=2),
+            ValueError,
+            ["jconv.conv2d_transpose", "output_shape height 11", "valid heights are 5..6"],
+        ),
+        (
+            lambda: jconv.conv2d_transpose(DY, W, (1, 5, 9, 4), strides=2),
+            ValueError,
+            ["output_shape width 9", "5..6"],
+        ),
+        (
+            lambda: jconv.conv2d_transpose(DY, W, (2, 5, 5, 4), strides=2),
+            ValueError,
+            ["output_shape", "batch 2"],
+        ),
+        (
+            lambda: jconv.conv2d_transpose(DY, W, (5, 5, 4), strides=2),
+            ValueError,
+            ["output_shape", "entries"],
+        ),
+        (
+            lambda: jconv.conv2d_transpose(DY, W, (1, 5, 5, 6), strides=2),
+            ValueError,
+            ["output_shape", "not a multiple"],
+        ),
+        (
+            lambda: jconv.conv2d_transpose(DY, jnp.ones((3, 3, 4, 5)), strides=2),
+            ValueError,
+            ["filters.shape[-1]", "6 channels"],
+        ),
+        (
+            lambda: jconv.conv2d_transpose(DY, W, strides=2, method="fast"),
+            ValueError,
+            ["method", "'fast'", "dilate"],
+        ),
+        (
+            lambda: jconv.conv2d_transpose(
+                jnp.ones((1, 3, 3, 6)), jnp.ones((3, 3, 2, 6)), (1, 6, 6, 8), strides=2
+            ),
+            ValueError,
+            ["4 groups", "not divisible"],
+        ),
+        (
+            lambda: jconv.conv2d_transpose(
+                DY, W, (1, 5, 5, 4), strides=2, padding=[(9, 9), (0, 0)]
+            ),
+            ValueError,
+            ["no height is reachable"],
+        ),
+        (
+            lambda: jconv.conv2d_transpose(DY, W, (1, 5.0, 5, 4), strides=2),
+            TypeError,
+            ["output_shape", "int"],
+        ),
         (lambda: jconv.conv2d_backprop_input(None, W, DY), TypeError, ["input_sizes"]),
-        (lambda: jconv.conv2d_backprop_input((1, 9, 5, 4), W, DY, strides=2, padding="SAME"),
-         ValueError, ["input_sizes height 9", "5..6"]),
+        (
+            lambda: jconv.conv2d_backprop_input((1, 9, 5, 4), W, DY, strides=2, padding="SAME"),
+            ValueError,
+            ["input_sizes height 9", "5..6"],
+        ),
         # filter gradient
-        (lambda: jconv.conv2d_backprop_filter(X, (3, 3, 4, 6), jnp.ones((1, 2, 3, 6)), strides=2,
-                                              padding="SAME"), ValueError,
-         ["out_backprop height 2", "forward output height 3"]),
-        (lambda: jconv.conv2d_backprop_filter(X, (3, 3, 4, 5), DY, strides=2, padding="SAME"),
-         ValueError, ["filter_sizes", "out_channels 5"]),
-        (lambda: jconv.conv2d_backprop_filter(X, (3, 3, 4), DY, strides=2), ValueError,
-         ["filter_sizes"]),
-        (lambda: jconv.conv2d_backprop_filter(X, (3, 3, 3, 6), DY, strides=2, padding="SAME"),
-         ValueError, ["not a multiple"]),
-        (lambda: jconv.conv2d_backprop_filter(jnp.ones((2, 5, 5, 4)), (3, 3, 4, 6), DY, strides=2,
-                                              padding="SAME"), ValueError, ["batch"]),
-        (lambda: jconv.conv2d_backprop_filter(X, (3, 3, 4, 6), DY, strides=2, padding="SAME",
-                                              method="dilate"), ValueError, ["method"]),
-        (lambda: jconv.conv2d_backprop_filter(X, (3, 3, 4, 6), DY.astype(jnp.float16), strides=2,
-                                              padding="SAME"), TypeError, ["dtype"]),
+        (
+            lambda: jconv.conv2d_backprop_filter(
+                X, (3, 3, 4, 6), jnp.ones((1, 2, 3, 6)), strides=2, padding="SAME"
+            ),
+            ValueError,
+            ["out_backprop height 2", "forward output height 3"],
+        ),
+        (
+            lambda: jconv.conv2d_backprop_filter(X, (3, 3, 4, 5), DY, strides=2, padding="SAME"),
+            ValueError,
+            ["filter_sizes", "out_channels 5"],
+        ),
+        (
+            lambda: jconv.conv2d_backprop_filter(X, (3, 3, 4), DY, strides=2),
+            ValueError,
+            ["filter_sizes"],
+        ),
+        (
+            lambda: jconv.conv2d_backprop_filter(X, (3, 3, 3, 6), DY, strides=2, padding="SAME"),
+            ValueError,
+            ["not a multiple"],
+        ),
+        (
+            lambda: jconv.conv2d_backprop_filter(
+                jnp.ones((2, 5, 5, 4)), (3, 3, 4, 6), DY, strides=2, padding="SAME"
+            ),
+            ValueError,
+            ["batch"],
+        ),
+        (
+            lambda: jconv.conv2d_backprop_filter(
+                X, (3, 3, 4, 6), DY, strides=2, padding="SAME", method="dilate"
+            ),
+            ValueError,
+            ["method"],
+        ),
+        (
+            lambda: jconv.conv2d_backprop_filter(
+                X, (3, 3, 4, 6), DY.astype(jnp.float16), strides=2, padding="SAME"
+            ),
+            TypeError,
+            ["dtype"],
+        ),
         # shape helpers
         (lambda: jconv.conv_output_shape((2, 2), 3), ValueError, ["window"]),
         (lambda: jconv.conv_transpose_output_shapes((2,), 3, 0), ValueError, ["strides"]),
@@ -110,10 +196,13 @@ def test_accepted_forms_agree():
     np.testing.assert_array_equal(jconv.conv2d(X, W, strides=(2, 2), padding="same"), base)
     np.testing.assert_array_equal(jconv.conv2d(X, W, strides=[1, 2, 2, 1], padding="Same"), base)
     np.testing.assert_array_equal(
-        jconv.conv2d(X, W, strides=np.array([2, 2]), padding=[(1, 1), (1, 1)]), base)
+        jconv.conv2d(X, W, strides=np.array([2, 2]), padding=[(1, 1), (1, 1)]), base
+    )
     np.testing.assert_array_equal(
-        jconv.conv2d(X, W, strides=2, padding=[[0, 0], [1, 1], [1, 1], [0, 0]]), base)
+        jconv.conv2d(X, W, strides=2, padding=[[0, 0], [1, 1], [1, 1], [0, 0]]), base
+    )
     xc = jnp.transpose(X, (0, 3, 1, 2))
-    yc = jconv.conv2d(xc, W, strides=[1, 1, 2, 2], padding=[[0, 0], [0, 0], [1, 1], [1, 1]],
-                      data_format="NCHW")
+    yc = jconv.conv2d(
+        xc, W, strides=[1, 1, 2, 2], padding=[[0, 0], [0, 0], [1, 1], [1, 1]], data_format="NCHW"
+    )
     np.testing.assert_array_equal(jnp.transpose(yc, (0, 2, 3, 1)), base)

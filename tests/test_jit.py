@@ -34,19 +34,34 @@ DY = {r: jnp.asarray(RNG.normal(size=(2, *(3,) * r, 6)), jnp.float32) for r in (
 def _ops():
     for r, name in ((1, "conv1d"), (2, "conv2d"), (3, "conv3d"), (2, "conv")):
         fwd = getattr(jconv, name)
+        transpose = getattr(jconv, f"{name}_transpose")
+        backprop_input = getattr(jconv, f"{name}_backprop_input")
+        backprop_filter = getattr(jconv, f"{name}_backprop_filter")
         stride_kw = "stride" if name == "conv1d" else "strides"
-        yield f"{name}", r, lambda x, w, dy, f=fwd, k=stride_kw: f(x, w, padding="SAME", **{k: 2})
+        yield name, r, lambda x, w, dy, f=fwd, k=stride_kw: f(x, w, padding="SAME", **{k: 2})
         for method in jconv.TRANSPOSE_METHODS:
-            yield (f"{name}_transpose-{method}", r,
-                   lambda x, w, dy, f=getattr(jconv, f"{name}_transpose"), m=method:
-                   f(dy, w, x.shape, strides=2, padding="SAME", method=m))
-            yield (f"{name}_backprop_input-{method}", r,
-                   lambda x, w, dy, f=getattr(jconv, f"{name}_backprop_input"), m=method:
-                   f(x.shape, w, dy, strides=2, padding="SAME", method=m))
+            yield (
+                f"{name}_transpose-{method}",
+                r,
+                lambda x, w, dy, f=transpose, m=method: f(
+                    dy, w, x.shape, strides=2, padding="SAME", method=m
+                ),
+            )
+            yield (
+                f"{name}_backprop_input-{method}",
+                r,
+                lambda x, w, dy, f=backprop_input, m=method: f(
+                    x.shape, w, dy, strides=2, padding="SAME", method=m
+                ),
+            )
         for method in jconv.FILTER_GRAD_METHODS:
-            yield (f"{name}_backprop_filter-{method}", r,
-                   lambda x, w, dy, f=getattr(jconv, f"{name}_backprop_filter"), m=method:
-                   f(x, w.shape, dy, strides=2, padding="SAME", method=m))
+            yield (
+                f"{name}_backprop_filter-{method}",
+                r,
+                lambda x, w, dy, f=backprop_filter, m=method: f(
+                    x, w.shape, dy, strides=2, padding="SAME", method=m
+                ),
+            )
 
 
 OPS = list(_ops())

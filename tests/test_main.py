@@ -8,14 +8,19 @@ import jconv
 
 
 def test_main_job_quick():
-    proc = subprocess.run([sys.executable, "-m", "jconv", "--quick"], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jconv", "--quick"], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
     assert "backend cpu" in out or "backend" in out
-    rows = [r"\[\[\s*67\s+-134\s+278\s+-154\s+231\]", r"\[\s*-268\s+335\s+-710\s+385\s+-462\]",
-            r"\[\s*586\s+-770\s+1620\s+-870\s+1074\]", r"\[\s*-468\s+585\s+-1210\s+635\s+-762\]",
-            r"\[\s*819\s+-936\s+1942\s+-1016\s+1143\]\]"]
+    rows = [
+        r"\[\[\s*67\s+-134\s+278\s+-154\s+231\]",
+        r"\[\s*-268\s+335\s+-710\s+385\s+-462\]",
+        r"\[\s*586\s+-770\s+1620\s+-870\s+1074\]",
+        r"\[\s*-468\s+585\s+-1210\s+635\s+-762\]",
+        r"\[\s*819\s+-936\s+1942\s+-1016\s+1143\]\]",
+    ]
     for row in rows:
         assert len(re.findall(row, out)) == len(jconv.TRANSPOSE_METHODS), row  # once per method
     assert not [line for line in out.splitlines() if line.rstrip().endswith("FAIL")]
@@ -24,7 +29,8 @@ def test_main_job_quick():
 
 
 def test_main_help():
-    proc = subprocess.run([sys.executable, "-m", "jconv", "--help"], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jconv", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0
     assert "exits 1 on any mismatch" in " ".join(proc.stdout.split())

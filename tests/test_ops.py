@@ -30,7 +30,8 @@ CASES = [
 def _id(case):
     rank, n, k, s, d, p, cin, cout, g = case
     pad = p if isinstance(p, str) else "explicit"
-    return f"{rank}d-n{'x'.join(map(str, n))}-k{'x'.join(map(str, k))}-s{'x'.join(map(str, s))}-d{'x'.join(map(str, d))}-{pad}-g{g}"
+    x = lambda v: "x".join(map(str, v))  # noqa: E731
+    return f"{rank}d-n{x(n)}-k{x(k)}-s{x(s)}-d{x(d)}-{pad}-g{g}"
 
 
 def _ints(rng, shape, dtype):
@@ -67,8 +68,15 @@ def test_transpose_every_size_every_method(case, x64):
         want = reference.conv_transpose(dy, w, sizes, s, p, d, groups=g)
         for method in jconv.TRANSPOSE_METHODS:
             for dtype in (jnp.float64, jnp.float32):
-                got = jconv.conv_transpose(dy.astype(dtype), w.astype(dtype), (2, *sizes, cin), s,
-                                           p, dilations=d, method=method)
+                got = jconv.conv_transpose(
+                    dy.astype(dtype),
+                    w.astype(dtype),
+                    (2, *sizes, cin),
+                    s,
+                    p,
+                    dilations=d,
+                    method=method,
+                )
                 assert got.dtype == dtype
                 np.testing.assert_array_equal(got, want, err_msg=f"{method} {sizes} {dtype}")
 
@@ -82,8 +90,9 @@ def test_filter_grad_every_method(case, x64):
     want = reference.conv_backprop_filter(x, w.shape, dy, s, p, d)
     for method in jconv.FILTER_GRAD_METHODS:
         for dtype in (jnp.float64, jnp.float32):
-            got = jconv.conv_backprop_filter(x.astype(dtype), w.shape, dy.astype(dtype), s, p,
-                                             dilations=d, method=method)
+            got = jconv.conv_backprop_filter(
+                x.astype(dtype), w.shape, dy.astype(dtype), s, p, dilations=d, method=method
+            )
             np.testing.assert_array_equal(got, want, err_msg=f"{method} {dtype}")
 
 
@@ -125,24 +134,42 @@ def test_channels_first_matches_channels_last(case):
     np.testing.assert_array_equal(jnp.transpose(y_first, to_last), y)
     for method in jconv.TRANSPOSE_METHODS:
         dx = jconv.conv_transpose(y, w, x.shape, s, p, fmt_last, d, method=method)
-        dx_first = jconv.conv_transpose(jnp.transpose(y, to_first), w, jnp.transpose(x, to_first).shape,
-                                        s, p, fmt_first, d, method=method)
+        dx_first = jconv.conv_transpose(
+            jnp.transpose(y, to_first),
+            w,
+            jnp.transpose(x, to_first).shape,
+            s,
+            p,
+            fmt_first,
+            d,
+            method=method,
+        )
         np.testing.assert_array_equal(jnp.transpose(dx_first, to_last), dx)
     for method in jconv.FILTER_GRAD_METHODS:
         dw = jconv.conv_backprop_filter(x, w.shape, y, s, p, fmt_last, d, method=method)
-        dw_first = jconv.conv_backprop_filter(jnp.transpose(x, to_first), w.shape,
-                                              jnp.transpose(y, to_first), s, p, fmt_first, d,
-                                              method=method)
+        dw_first = jconv.conv_backprop_filter(
+            jnp.transpose(x, to_first),
+            w.shape,
+            jnp.transpose(y, to_first),
+            s,
+            p,
+            fmt_first,
+            d,
+            method=method,
+        )
         np.testing.assert_array_equal(dw_first, dw)
 
 
-SEED_MATRIX = np.array([
-    [67, -134, 278, -154, 231],
-    [-268, 335, -710, 385, -462],
-    [586, -770, 1620, -870, 1074],
-    [-468, 585, -1210, 635, -762],
-    [819, -936, 1942, -1016, 1143],
-], np.float32)
+SEED_MATRIX = np.array(
+    [
+        [67, -134, 278, -154, 231],
+        [-268, 335, -710, 385, -462],
+        [586, -770, 1620, -870, 1074],
+        [-468, 585, -1210, 635, -762],
+        [819, -936, 1942, -1016, 1143],
+    ],
+    np.float32,
+)
 
 
 def _seed():
@@ -157,11 +184,15 @@ def test_seed_example(method):
     x, f = _seed()
     y = jconv.conv2d_transpose(x, f, (1, 5, 5, 1), strides=2, padding="VALID", method=method)
     np.testing.assert_array_equal(y[0, :, :, 0], SEED_MATRIX)
-    jitted = jax.jit(lambda x, f: jconv.conv2d_transpose(x, f, (1, 5, 5, 1), strides=[1, 2, 2, 1],
-                                                         padding="valid", method=method))
+    jitted = jax.jit(
+        lambda x, f: jconv.conv2d_transpose(
+            x, f, (1, 5, 5, 1), strides=[1, 2, 2, 1], padding="valid", method=method
+        )
+    )
     np.testing.assert_array_equal(jitted(x, f)[0, :, :, 0], SEED_MATRIX)
-    np.testing.assert_array_equal(reference.conv_transpose(x, f, (5, 5), 2, "VALID")[0, :, :, 0],
-                                  SEED_MATRIX)
+    np.testing.assert_array_equal(
+        reference.conv_transpose(x, f, (5, 5), 2, "VALID")[0, :, :, 0], SEED_MATRIX
+    )
 
 
 def test_seed_manual_identities():
@@ -190,9 +221,11 @@ def test_zero_batch():
     w = jnp.ones((3, 3, 2, 4))
     assert jconv.conv2d(jnp.ones((0, 5, 5, 2)), w, padding="SAME").shape == (0, 5, 5, 4)
     for method in jconv.TRANSPOSE_METHODS:
-        assert jconv.conv2d_transpose(jnp.ones((0, 3, 3, 4)), w, (0, 6, 6, 2), 2,
-                                      method=method).shape == (0, 6, 6, 2)
+        assert jconv.conv2d_transpose(
+            jnp.ones((0, 3, 3, 4)), w, (0, 6, 6, 2), 2, method=method
+        ).shape == (0, 6, 6, 2)
     for method in jconv.FILTER_GRAD_METHODS:
-        dw = jconv.conv2d_backprop_filter(jnp.ones((0, 5, 5, 2)), w.shape, jnp.ones((0, 3, 3, 4)),
-                                          method=method)
+        dw = jconv.conv2d_backprop_filter(
+            jnp.ones((0, 5, 5, 2)), w.shape, jnp.ones((0, 3, 3, 4)), method=method
+        )
         np.testing.assert_array_equal(dw, jnp.zeros(w.shape))

@@ -37,8 +37,13 @@ padding_st = st.one_of(
 )
 
 
-@given(n=st.integers(1, 40), k=st.integers(1, 7), s=st.integers(1, 5), d=st.integers(1, 3),
-       padding=padding_st)
+@given(
+    n=st.integers(1, 40),
+    k=st.integers(1, 7),
+    s=st.integers(1, 5),
+    d=st.integers(1, 3),
+    padding=padding_st,
+)
 def test_transpose_range_is_exactly_the_preimage(n, k, s, d, padding):
     """n is in the range computed from m = forward(n), and the range is every such n."""
     lo, hi = _shapes.resolve_padding(padding, n, k, s, d)
@@ -62,8 +67,14 @@ def test_same_gives_ceil(n, k, s, d):
     assert _shapes.conv_output_size(n, k, s, d, lo, hi) == -(-n // s)
 
 
-@given(n=st.integers(1, 30), k=st.integers(1, 6), s=st.integers(1, 4), d=st.integers(1, 3),
-       lo=st.integers(0, 3), hi=st.integers(0, 3))
+@given(
+    n=st.integers(1, 30),
+    k=st.integers(1, 6),
+    s=st.integers(1, 4),
+    d=st.integers(1, 3),
+    lo=st.integers(0, 3),
+    hi=st.integers(0, 3),
+)
 def test_transpose_and_tight_padding_sizes(n, k, s, d, lo, hi):
     m = _shapes.conv_output_size(n, k, s, d, lo, hi)
     if m < 1:
@@ -80,6 +91,8 @@ def test_xla_swap_hazard_matches_the_known_abort():
     # DEVELOPERS.md's case: (1, 2, 3, 2) input, (3, 2) kernel, lhs_dilation (1, 2), pad (2,1),(0,0)
     assert _shapes.xla_swap_hazard((2, 3), (3, 2), (1, 1), ((2, 1), (0, 0)), (1, 2), (1, 1)) == (1,)
     # grouped convs are never swapped
-    assert _shapes.xla_swap_hazard((2, 3), (3, 2), (1, 1), ((2, 1), (0, 0)), (1, 2), (1, 1), 2) == ()
+    assert (
+        _shapes.xla_swap_hazard((2, 3), (3, 2), (1, 1), ((2, 1), (0, 0)), (1, 2), (1, 1), 2) == ()
+    )
     # the kernel fits: no swap
     assert _shapes.xla_swap_hazard((4, 3), (3, 2), (1, 1), ((2, 1), (0, 0)), (1, 2), (1, 1)) == ()

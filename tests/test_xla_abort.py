@@ -25,12 +25,16 @@ def _hazard_configs(limit=6):
                 itertools.product((0, 1), repeat=rank),
                 itertools.product((0, 1), repeat=rank),
             ):
-                ms = [_shapes.conv_output_size(n, k, s, 1, lo, hi)
-                      for n, k, s, lo, hi in zip(ns, ks, ss, los, his)]
+                ms = [
+                    _shapes.conv_output_size(n, k, s, 1, lo, hi)
+                    for n, k, s, lo, hi in zip(ns, ks, ss, los, his)
+                ]
                 if min(ms) < 1:
                     continue
-                pads = [_shapes.transpose_padding(n, m, k, s, 1, lo)
-                        for n, m, k, s, lo in zip(ns, ms, ks, ss, los)]
+                pads = [
+                    _shapes.transpose_padding(n, m, k, s, 1, lo)
+                    for n, m, k, s, lo in zip(ns, ms, ks, ss, los)
+                ]
                 hazard = _shapes.xla_swap_hazard(ms, ks, (1,) * rank, pads, ss, (1,) * rank)
                 # the aborts seen had a group-like dim of >= 3 rows
                 if hazard and all(ms[i] >= 3 for i in hazard):
@@ -79,8 +83,12 @@ def test_hazard_shapes_run_cleanly_in_subprocess():
     import json
 
     configs = _hazard_configs()
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(configs)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, json.dumps(configs)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "ALL OK" in proc.stdout
 
@@ -109,7 +117,11 @@ def test_the_same_shapes_abort_a_naive_vjp():
     if jaxlib.__version__ != "0.10.2":
         pytest.skip(f"the abort was characterised on jaxlib 0.10.2, not {jaxlib.__version__}")
     config = _hazard_configs()[0]
-    proc = subprocess.run([sys.executable, "-c", NAIVE, json.dumps(config)], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", NAIVE, json.dumps(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
     assert "Window dimensions do not match RHS shape" in proc.stderr
