@@ -167,7 +167,8 @@ def transpose_vjp(
         )
 
     out, pullback = jax.vjp(forward, x0)
-    return pullback(dy.astype(out.dtype))[0]
+    # jax.vjp returns the primal's dtype; the other methods return preferred_element_type's
+    return pullback(dy.astype(out.dtype))[0].astype(out.dtype)
 
 
 def filter_grad_vjp(
@@ -199,7 +200,8 @@ def filter_grad_vjp(
         )
 
     out, pullback = jax.vjp(forward, w0)
-    return pullback(dy.astype(out.dtype))[0]
+    # jax.vjp returns the primal's dtype; the other methods return preferred_element_type's
+    return pullback(dy.astype(out.dtype))[0].astype(out.dtype)
 
 
 def filter_grad_conv(
