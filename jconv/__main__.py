@@ -1,4 +1,7 @@
-"""``python -m jconv``: verify every derivation on this machine's backend (see ``--help``)."""
+"""``python -m jconv``: verify every derivation on this machine's backend (see ``--help``).
+
+``python -m jconv bench ...`` runs the benchmark instead (:mod:`jconv.bench`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,11 @@ import sys
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        from jconv import bench
+
+        return bench.main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m jconv",
         description=(
@@ -17,6 +25,12 @@ def main(argv=None) -> int:
             "derivation, jit-compiled, in float32 and float64, on integer-valued data, compared "
             "with the NumPy loop reference (jconv.reference) and with the other derivations. "
             "Prints a table of max |diff| and ok/FAIL; exits 1 on any mismatch."
+        ),
+        epilog=(
+            "subcommand: 'python -m jconv bench [--json PATH] [--repeats N] [--workloads A,B] "
+            "[--frameworks jconv,lax,vjp,torch,tf] [--small]' times jconv's transposed "
+            "convolutions and training steps against jax.lax, PyTorch and TensorFlow instead "
+            "(see 'python -m jconv bench --help')."
         ),
     )
     parser.add_argument("--quick", action="store_true", help="a third of the grid")

@@ -1,0 +1,91 @@
+"""``python -m jconv bench``: a tiny run writes the report and the JSON; ``--help`` names it."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _run(*args, timeout=60):
+    return subprocess.run(
+        [sys.executable, "-m", "jconv", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+
+
+def test_bench_small_writes_json(tmp_path):
+    path = tmp_path / "bench.json"
+    proc = _run(
+        "bench",
+        "--small",
+        "--frameworks",
+        "jconv,lax",
+        "--workloads",
+        "patch2d",
+        "--repeats",
+        "1",
+        "--json",
+        str(path),
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(path.read_text())
+    assert {
+        "machine",
+        "settings",
+        "matmul",
+        "workloads",
+        "rows",
+        "geomeans",
+        "checks",
+        "wall_s",
+    } <= set(result)
+    machine = result["machine"]
+    assert {"platform", "cpu_count", "cpu_model", "date", "versions"} <= set(machine)
+    assert {"jax", "jaxlib", "numpy", "python"} <= set(machine["versions"])
+    assert result["settings"]["small"] and result["settings"]["frameworks"] == ["jconv", "lax"]
+    assert result["matmul"]["gflops"] > 0
+    assert list(result["workloads"]) == ["patch2d"]
+    assert result["workloads"]["patch2d"]["input_shape"] == [2, 16, 16, 256]
+
+    rows = result["rows"]
+    assert {(r["workload"], r["op"], r["impl"]) for r in rows} == {
+        ("patch2d", op, impl) for op in ("forward", "step") for impl in ("jconv", "lax")
+    }
+    for r in rows:
+        assert r["ms"] > 0 and r["gflops"] > 0 and r["peak_fraction"] > 0, r
+        assert len(r["times_ms"]) == r["runs"] >= 1 and min(r["times_ms"]) > 0
+        assert r["jconv_speedup"] > 0
+        assert r["gflop"] == result["workloads"]["patch2d"]["gflop"] * (
+            3 if r["op"] == "step" else 1
+        )
+        if r["impl"] == "jconv":
+            assert r["jconv_speedup"] == 1.0
+    assert set(result["geomeans"]) == {"forward", "step"}
+    assert set(result["geomeans"]["step"]) == {"lax"}
+    assert [(c["workload"], c["impl"], c["ok"]) for c in result["checks"]] == [
+        ("patch2d", "lax", True)
+    ]
+
+    assert "| patch2d" in proc.stdout and "geomean" in proc.stdout
+    assert "WARNING" not in proc.stdout
+
+
+def test_help_mentions_bench():
+    proc = _run("--help")
+    assert proc.returncode == 0
+    assert "python -m jconv bench" in " ".join(proc.stdout.split())
+    proc = _run("bench", "--help")
+    assert proc.returncode == 0
+    for option in ("--json", "--repeats", "--workloads", "--frameworks", "--small"):
+        assert option in proc.stdout
+
+
+def test_bench_rejects_unknown_names():
+    proc = _run("bench", "--workloads", "gan2d,nope")
+    assert proc.returncode == 2
+    assert "nope" in proc.stderr and "gan2d" in proc.stderr
