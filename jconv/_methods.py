@@ -14,12 +14,13 @@ filter gradient is the gradient of ``w -> conv(x, w)``.
 
 from __future__ import annotations
 
+import functools
 import itertools
-import math
 
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.custom_derivatives import SymbolicZero
 
 from jconv import _core, _helpers, _shapes
 
@@ -254,27 +255,72 @@ def filter_grad_conv(
 def auto_transpose_method(backend: str, rank: int, strides) -> str:
     """The derivation ``method="auto"`` uses for a transposed conv / input gradient.
 
-    On CPU, ``"phase"`` whenever a stride is > 1 or the conv is 3-D: XLA's CPU lowering of
-    ``lhs_dilation`` convs multiplies every inserted zero, its 3-D conv is a generic loop, and
-    JAX's gradients of them are slower still (10-100x, see ``python -m jconv bench``); the phase
-    form is matmuls forward and backward. A 1-D/2-D stride-1 transposed conv is a plain conv,
-    which XLA runs well: ``"dilate"``. On GPU/TPU ``"dilate"``, XLA's native lowering (cuDNN's
-    and the TPU's deconvolution), which was not measured against ``"phase"`` here.
+    CPU: ``"phase"``. XLA's CPU lowering of ``lhs_dilation`` convs multiplies every inserted
+    zero (3-D: a generic loop, ~100x slower), and JAX's gradients of XLA convs use
+    image-sized-window convs that run 10-100x slower than a matmul; the phase form runs its
+    forward as a stride-1 XLA conv (patches for 3-D) and its derivatives as matmuls (see
+    ``python -m jconv bench``). GPU/TPU: ``"dilate"``, XLA's native lowering (cuDNN's and the
+    TPU's), not measured against ``"phase"`` here.
     """
-    if backend == "cpu" and (rank == 3 or any(s > 1 for s in strides)):
-        return "phase"
-    return "dilate"
+    del rank, strides
+    return "phase" if backend == "cpu" else "dilate"
 
 
 def auto_filter_grad_method(backend: str, rank: int, strides) -> str:
     """The derivation ``method="auto"`` uses for a filter gradient.
 
-    On CPU ``"patches"`` (one matmul over gathered taps) for 3-D or strided convs, where XLA's
-    own conv lowering is a slow loop; else ``"conv"``.
+    CPU: ``"patches"`` (one matmul over gathered taps): XLA's CPU conv for a filter gradient has
+    an image-sized window and runs far below matmul speed. GPU/TPU: ``"conv"``.
     """
-    if backend == "cpu" and (rank == 3 or any(s > 1 for s in strides)):
-        return "patches"
-    return "conv"
+    del rank, strides
+    return "patches" if backend == "cpu" else "conv"
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4, 5))
+def _phase_conv(dy, w, pads, groups, precision, preferred_element_type):
+    """The stride-1 correlation inside :func:`transpose_phase`.
+
+    Values: XLA's own conv for 1-D/2-D (fast there on every backend); one matmul over gathered
+    patches (:func:`jconv._core.conv_patches`) for 3-D, where XLA's CPU conv is a generic loop.
+    Derivatives: always the patches form (a ``custom_jvp`` whose tangent is linear, so forward
+    mode, reverse mode and higher orders all work): JAX's transpose of XLA's conv w.r.t. the
+    kernel is a conv with an image-sized window that XLA's CPU backend runs 10-100x slower.
+    """
+    rank = dy.ndim - 2
+    if rank >= 3:
+        return _core.conv_patches(
+            dy, w, pads, groups, precision=precision, preferred_element_type=preferred_element_type
+        )
+    return _core.conv(
+        dy,
+        w,
+        (1,) * rank,
+        pads,
+        (1,) * rank,
+        groups,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
+
+
+def _phase_conv_jvp(pads, groups, precision, preferred_element_type, primals, tangents):
+    dy, w = primals
+    ddy, dw = tangents
+    out = _phase_conv(dy, w, pads, groups, precision, preferred_element_type)
+    tangent = None
+    for a, b in ((ddy, w), (dy, dw)):
+        if isinstance(a, SymbolicZero) or isinstance(b, SymbolicZero):
+            continue
+        term = _core.conv_patches(
+            a, b, pads, groups, precision=precision, preferred_element_type=preferred_element_type
+        )
+        tangent = term if tangent is None else tangent + term
+    if tangent is None:
+        tangent = jnp.zeros(out.shape, out.dtype)
+    return out, tangent
+
+
+_phase_conv.defjvp(_phase_conv_jvp, symbolic_zeros=True)
 
 
 def transpose_phase(
@@ -297,7 +343,9 @@ def transpose_phase(
     ``s`` phases are one stride-1 correlation of ``dy`` with a ``U``-tap kernel whose output
     channels are ``(phase, C_out)`` (:func:`jconv._core.conv_patches`), followed by a
     depth-to-space reshape and a crop to rows ``lo .. lo + n - 1``. Per dim only the phase rows
-    ``q = lo // s .. (lo + n - 1) // s`` are computed.
+    ``q = lo // s .. (lo + n - 1) // s`` are computed. Where ``k_eff`` is not a multiple of
+    ``s`` (k = 3, s = 2), phase ``r`` has only ``ceil((k_eff - r) / s)`` taps: those phases are
+    separate, smaller matmuls, so the multiplies are exactly the kernel's.
     """
     rank = dy.ndim - 2
     *ks, cout_g, cin = w.shape
@@ -312,24 +360,58 @@ def transpose_phase(
     # (*[U, s], Cog, Cin): tap t = u * s + r; the correlation needs u flipped
     w = w.reshape(*itertools.chain.from_iterable(zip(us, strides)), cout_g, cin)
     w = lax.rev(w, tuple(range(0, 2 * rank, 2)))
-    # -> (*U, Cin_g, g, *s, Cog): output channel (group, phase, channel-in-group)
-    w = w.reshape(*w.shape[:-1], groups, cin // groups)
-    perm = (*range(0, 2 * rank, 2), 2 * rank + 2, 2 * rank + 1, *range(1, 2 * rank, 2), 2 * rank)
-    w = jnp.transpose(w, perm)
-    phases = math.prod(strides)
-    w = w.reshape(*us, cin // groups, groups * phases * cout_g)
     q_ranges, conv_pads = [], []
-    for n, m, u, s, (lo, _) in zip(out_sizes, dy.shape[1:-1], us, strides, padding):
-        q_min, q_max = lo // s, (lo + n - 1) // s
+    for n, m, u, st, (lo, _) in zip(out_sizes, dy.shape[1:-1], us, strides, padding):
+        q_min, q_max = lo // st, (lo + n - 1) // st
         q_ranges.append((q_min, q_max - q_min + 1))
         pad_lo = u - 1 - q_min
         conv_pads.append((pad_lo, (q_max - q_min + 1) - m - pad_lo + u - 1))
-    y = _core.conv_patches(
-        dy, w, conv_pads, groups, precision=precision, preferred_element_type=preferred_element_type
-    )
+    # Dims whose k_eff is not a multiple of s: there phase r has only ceil((k_eff - r) / s) of the
+    # U taps, so each of its phases gets its own (smaller) matmul rather than multiplying zeros.
+    split = [i for i in range(rank) if ks[i] % strides[i]]
+    outputs = {}
+    for combo in itertools.product(*(range(strides[i]) for i in split)):
+        index, pads, taps = [], list(conv_pads), True
+        for i in range(rank):
+            if i in split:
+                r = combo[split.index(i)]
+                u_r = -(-(ks[i] - r) // strides[i])
+                taps &= u_r > 0
+                index += [slice(us[i] - u_r, us[i]), slice(r, r + 1)]
+                pads[i] = (conv_pads[i][0] - (us[i] - u_r), conv_pads[i][1])
+            else:
+                index += [slice(None), slice(None)]
+        sub = w[tuple(index)]
+        sub_strides = [1 if i in split else strides[i] for i in range(rank)]
+        shape = (dy.shape[0], *(q for _, q in q_ranges), groups, *sub_strides, cout_g)
+        if not taps:
+            dtype = preferred_element_type or dy.dtype
+            outputs[combo] = jnp.zeros(shape, dtype)
+            continue
+        # (*[u, s'], Cog, Cin) -> (*u, Cin_g, g, *s', Cog): out channel (group, phase, channel)
+        sub = sub.reshape(*sub.shape[:-1], groups, cin // groups)
+        perm = (
+            *range(0, 2 * rank, 2),
+            2 * rank + 2,
+            2 * rank + 1,
+            *range(1, 2 * rank, 2),
+            2 * rank,
+        )
+        sub = jnp.transpose(sub, perm)
+        sub = sub.reshape(*sub.shape[:rank], cin // groups, -1)
+        y = _phase_conv(dy, sub, pads, groups, precision, preferred_element_type)
+        outputs[combo] = y.reshape(shape)
+
+    def assemble(prefix):
+        if len(prefix) == len(split):
+            return outputs[prefix]
+        axis = 2 + rank + split[len(prefix)]
+        parts = [assemble((*prefix, r)) for r in range(strides[split[len(prefix)]])]
+        return jnp.concatenate(parts, axis=axis)
+
+    y = assemble(())
     batch = y.shape[0]
     qs = [q for _, q in q_ranges]
-    y = y.reshape(batch, *qs, groups, *strides, cout_g)
     # (N, *Q, g, *s, Cog) -> (N, Q1, s1, Q2, s2, ..., g, Cog)
     perm = (
         0,
