@@ -86,7 +86,9 @@ def _overlay(dy, w, n, pads, ks, ss, ds, groups):
     for i, t, pos in _windows(dy.shape[1:-1], ks, ss, ds):
         dys = dy[(slice(None), *i)].reshape(dy.shape[0], groups, cout // groups)
         ws = w[t].reshape(cin_g, groups, cout // groups)
-        out[(slice(None), *pos)] += np.einsum("bgo,cgo->bgc", dys, ws).reshape(dy.shape[0], -1)
+        out[(slice(None), *pos)] += np.einsum("bgo,cgo->bgc", dys, ws).reshape(
+            dy.shape[0], groups * cin_g
+        )
     crop = tuple(slice(lo, lo + a) for a, (lo, _) in zip(n, pads))
     return out[(slice(None), *crop)]
 

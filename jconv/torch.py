@@ -6,8 +6,10 @@ PyTorch is a rename: ``F.conv_transpose2d(...)`` becomes ``jconv.torch.conv_tran
 
 Weight mapping (what the wrappers do internally): a PyTorch ``ConvTranspose2d`` weight
 ``(C_in, C_out / g, kh, kw)`` is TensorFlow's ``conv2d_transpose`` filter
-``weight.transpose(2, 3, 1, 0)`` = ``(kh, kw, C_out / g, C_in)``, and ``jax.lax.conv_transpose``'s
-kernel with ``dimension_numbers=("NCHW", "IOHW", "NCHW")`` and ``transpose_kernel=True``.
+``weight.transpose(2, 3, 1, 0)`` = ``(kh, kw, C_out / g, C_in)``; for ``jax.lax.conv_transpose``
+(groups 1) pass the weight unchanged with ``dimension_numbers=("NCHW", "OIHW", "NCHW")`` and
+``transpose_kernel=True`` (which swaps I and O back and flips the taps), and padding
+``d * (k - 1) - p`` before, ``d * (k - 1) - p + output_padding`` after.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def _padding(fn, padding, rank, ks, ss, ds):
     """int / tuple -> symmetric pairs; "valid" -> zeros; "same" (stride 1) -> PyTorch's split,
     ``d * (k - 1)`` in total with the odd one at the end."""
     if isinstance(padding, str):
-        mode = padding.lower()
+        mode = padding  # PyTorch's strings are lower case only
         if mode == "valid":
             return ((0, 0),) * rank
         if mode == "same":
@@ -109,7 +111,9 @@ def _padding(fn, padding, rank, ks, ss, ds):
                     f"(stride={ss}); use an explicit padding"
                 )
             return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(ks, ds))
-        raise ValueError(f"{fn}: padding={padding!r} is not 'same', 'valid', an int or a tuple")
+        raise ValueError(
+            f"{fn}: padding={padding!r} is not 'same', 'valid', an int or a tuple of ints"
+        )
     return tuple((p, p) for p in _tuple(fn, "padding", padding, rank, 0))
 
 
@@ -572,6 +576,18 @@ for _fn, _r in ((conv_transpose1d, 1), (conv_transpose2d, 2), (conv_transpose3d,
     _fn.__doc__ = _TRANSPOSE_DOC.format(r=_r, sp=", 3" * _r, k=", 3" * _r, out=", 6" * _r)
 
 
+@functools.partial(jax.jit, static_argnames=(*_jit._STATIC, "out_sizes", "method"))
+def _input_jit(dy, w, **settings):
+    """``torch.nn.grad.conv*d_input``: PyTorch's forward weight, moved to TF's layout in jit."""
+    return _jit.transpose.__wrapped__(dy, _to_tf_forward(w), **settings)
+
+
+@functools.partial(jax.jit, static_argnames=(*_jit._STATIC, "kernel_sizes", "method"))
+def _weight_jit(x, dy, **settings):
+    """``torch.nn.grad.conv*d_weight``: the gradient moved to PyTorch's layout in jit."""
+    return _from_tf_forward(_jit.filter_grad.__wrapped__(x, dy, **settings))
+
+
 def _grad_setup(fn, rank, stride, padding, dilation, ks):
     ss = _tuple(fn, "stride", stride, rank, 1)
     ds = _tuple(fn, "dilation", dilation, rank, 1)
@@ -619,9 +635,9 @@ def _conv_input(
                 f"input {dim}s {lo_n}..{hi_n} (kernel {k}, stride {s}, padding {pair}, "
                 f"dilation {d})"
             )
-    y = _jit.transpose(
+    y = _input_jit(
         dy,
-        _to_tf_forward(weight),
+        weight,
         out_sizes=tuple(size[2:]),
         strides=ss,
         padding=pads,
@@ -677,7 +693,7 @@ def _conv_weight(
     method = _args.method(fn, method, FILTER_GRAD_METHODS)
     if method == "auto":
         method = _methods.auto_filter_grad_method(jax.default_backend(), rank, ss)
-    dw = _jit.filter_grad(
+    return _weight_jit(
         x,
         dy,
         kernel_sizes=tuple(ks),
@@ -690,7 +706,6 @@ def _conv_weight(
         precision=_args.precision(fn, precision),
         preferred_element_type=_args.element_type(fn, preferred_element_type),
     )
-    return _from_tf_forward(dw)
 
 
 _INPUT_DOC = """Input gradient of :func:`conv{r}d`, ``torch.nn.grad.conv{r}d_input``.
