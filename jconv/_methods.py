@@ -145,6 +145,10 @@ def transpose_vjp(
     """
     rank = dy.ndim - 2
     cin = w.shape[-2] * groups
+    if preferred_element_type is not None:
+        # jax.vjp computes in the primal's dtype: run it in the accumulation dtype instead
+        # (exact for the products of narrower floats), as the other methods accumulate.
+        dy, w = dy.astype(preferred_element_type), w.astype(preferred_element_type)
     x0 = jnp.zeros((dy.shape[0], *out_sizes, cin), dy.dtype)
     # High padding that makes the forward output exactly dy's size: the same rows are read, and
     # it also covers output sizes past the forward range (PyTorch's output_padding >= stride).
@@ -186,6 +190,8 @@ def filter_grad_vjp(
 ):
     """``jax.vjp`` of ``w -> conv(x, w)``, evaluated at a zero filter of the wanted shape."""
     cin_g = x.shape[-1] // groups
+    if preferred_element_type is not None:  # as in transpose_vjp
+        x, dy = x.astype(preferred_element_type), dy.astype(preferred_element_type)
     w0 = jnp.zeros((*kernel_sizes, cin_g, dy.shape[-1]), x.dtype)
 
     def forward(w):
