@@ -42,20 +42,23 @@ def conv_general_dilated(
 ):
     """``lax.conv_general_dilated`` routed around XLA's conv-operand-swap abort.
 
-    When :func:`jconv._shapes.xla_swap_hazard` says the compiler would mis-swap the operands,
-    each offending dim gets ``stride`` more rows of high padding (one more output row, which
-    breaks the pattern) and that row is sliced off again. Values are unchanged.
+    When a dim has the pattern that XLA's operand swap mishandles
+    (:func:`jconv._shapes.group_like_dims`, :func:`jconv._shapes.xla_swap_hazard`), it gets
+    ``stride`` more rows of high padding (one more output row, which breaks the pattern) and that
+    row is sliced off again. Values are unchanged.
     """
     lhs_spec, rhs_spec, out_spec = dimension_numbers
-    hazard = _shapes.xla_swap_hazard(
-        [lhs.shape[i] for i in lhs_spec[2:]],
-        [rhs.shape[i] for i in rhs_spec[2:]],
-        window_strides,
-        padding,
-        lhs_dilation,
-        rhs_dilation,
-        feature_group_count * batch_group_count,
-    )
+    hazard = ()
+    if feature_group_count * batch_group_count == 1:
+        # Every group-like dim, not only those that trip the swap at these global shapes: under
+        # SPMD partitioning the per-device inputs are smaller and the swap can fire there.
+        hazard = _shapes.group_like_dims(
+            [rhs.shape[i] for i in rhs_spec[2:]],
+            window_strides,
+            padding,
+            lhs_dilation,
+            rhs_dilation,
+        )
     padding = [tuple(p) for p in padding]
     for i in hazard:
         padding[i] = (padding[i][0], padding[i][1] + window_strides[i])
@@ -82,19 +85,18 @@ def transpose_hazard(in_sizes, kernel_sizes, strides, padding, dilations, groups
     """Would the input gradient of this forward conv, as JAX emits it, trip XLA's swap abort?
 
     JAX transposes a conv into the lhs_dilation conv of :func:`jconv._shapes.transpose_padding`;
-    this asks :func:`jconv._shapes.xla_swap_hazard` about that conv.
+    this asks whether that conv has a group-like dim (:func:`jconv._shapes.group_like_dims`),
+    which is enough for an abort once the input is partitioned over devices.
     """
+    if groups != 1:
+        return False
     out_sizes, pads = [], []
     for n, k, s, d, (lo, hi) in zip(in_sizes, kernel_sizes, strides, dilations, padding):
         m = _shapes.conv_output_size(n, k, s, d, lo, hi)
         out_sizes.append(m)
         pads.append(_shapes.transpose_padding(n, m, k, s, d, lo))
     rank = len(out_sizes)
-    return bool(
-        _shapes.xla_swap_hazard(
-            out_sizes, kernel_sizes, (1,) * rank, pads, strides, dilations, groups
-        )
-    )
+    return bool(_shapes.group_like_dims(kernel_sizes, (1,) * rank, pads, strides, dilations))
 
 
 def conv(

@@ -161,6 +161,31 @@ def tight_padding(n: int, m: int, k: int, s: int, d: int, lo: int) -> Pair:
     return lo, (m - 1) * s + effective_kernel_size(k, d) - n - lo
 
 
+def group_like_dims(
+    kernel_sizes: Sequence[int],
+    strides: Sequence[int],
+    padding: Sequence[Pair],
+    lhs_dilation: Sequence[int],
+    rhs_dilation: Sequence[int],
+) -> tuple[int, ...]:
+    """Dims that XLA's conv-operand swap would copy unchanged (see :func:`xla_swap_hazard`).
+
+    No padding, no kernel dilation, ``lhs_dilation == k`` and ``stride == k - 1``. Whether the
+    swap then fires depends on the input sizes, which under SPMD partitioning are per-device
+    sizes that the caller cannot see: jconv breaks the pattern whenever it appears.
+
+    >>> group_like_dims((3, 2), (1, 1), ((2, 1), (0, 0)), (1, 2), (1, 1))
+    (1,)
+    """
+    return tuple(
+        i
+        for i, (k, s, (lo, hi), ld, rd) in enumerate(
+            zip(kernel_sizes, strides, padding, lhs_dilation, rhs_dilation)
+        )
+        if lo == 0 and hi == 0 and rd == 1 and ld == k and s == k - 1
+    )
+
+
 def xla_swap_hazard(
     in_sizes: Sequence[int],
     kernel_sizes: Sequence[int],
@@ -189,14 +214,13 @@ def xla_swap_hazard(
     """
     if groups != 1:
         return ()
-    group_dims = []
+    group_dims = list(group_like_dims(kernel_sizes, strides, padding, lhs_dilation, rhs_dilation))
     kernel_product = swapped_product = 1
     for i, (n, k, s, (lo, hi), ld, rd) in enumerate(
         zip(in_sizes, kernel_sizes, strides, padding, lhs_dilation, rhs_dilation)
     ):
         plain = lo == 0 and hi == 0 and rd == 1
-        if plain and ld == k and s == k - 1:
-            group_dims.append(i)
+        if i in group_dims:
             continue
         if plain and k == n and ld == 1 and s == 1:
             continue
