@@ -1,29 +1,13 @@
 """Every public op runs under jax.jit, and a second call with the same shapes compiles nothing."""
 
-import contextlib
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _helpers import count_compiles
 
 import jconv
-
-
-@contextlib.contextmanager
-def count_compiles():
-    events = []
-
-    def listener(name, duration, **kwargs):
-        if name == "/jax/core/compile/backend_compile_duration":
-            events.append(name)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        yield events
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
-
 
 RNG = np.random.default_rng(0)
 X = {r: jnp.asarray(RNG.normal(size=(2, *(6,) * r, 4)), jnp.float32) for r in (1, 2, 3)}

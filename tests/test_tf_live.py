@@ -324,14 +324,6 @@ def jitted(i):
     )
 
 
-@pytest.fixture
-def x64():
-    old = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", old)
-
-
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("i", range(N_CONFIGS), ids=[c.id() for c in CONFIGS])
 def test_against_tensorflow(i, family, x64):

@@ -21,7 +21,6 @@ inner jitted functions; the unbatched and zero-batch tests call every method eag
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import itertools
 from typing import NamedTuple
@@ -30,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _helpers import count_compiles
 from jax import lax
 
 import jconv
@@ -643,21 +643,6 @@ def test_weight_mapping_lax_valid(x64):
 
 # ---------------------------------------------------------------------------------------------
 # jit: settings closed over, arrays traced, no recompiles
-
-
-@contextlib.contextmanager
-def count_compiles():
-    events = []
-
-    def listener(name, duration, **kwargs):
-        if name == "/jax/core/compile/backend_compile_duration":
-            events.append(name)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        yield events
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
 
 
 JIT_OPS = [
