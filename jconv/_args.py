@@ -152,7 +152,8 @@ def padding_spec(fn: str, padding, rank: int, channels_first: bool):
 
 
 def precision(fn: str, value):
-    """None, a ``lax.Precision``, a name ('highest', ...) or a pair of those: hashable as given."""
+    """None, a ``lax.Precision``, a name ('highest', ...) or a pair of those, as ``lax.Precision``
+    (hashable, and a mixed pair of a name and an enum is one kind for lax)."""
     if value is None or isinstance(value, lax.Precision):
         return value
     if isinstance(value, str):
@@ -160,7 +161,7 @@ def precision(fn: str, value):
             raise ValueError(
                 f"{fn}: precision {value!r} is not one of {_PRECISIONS} or a lax.Precision"
             )
-        return value.lower()
+        return lax.Precision(value.lower())
     if isinstance(value, (tuple, list)) and len(value) == 2:
         return tuple(precision(fn, v) for v in value)
     raise TypeError(f"{fn}: precision must be None, a string or a lax.Precision, got {value!r}")
