@@ -1,8 +1,10 @@
 """Helpers shared by test modules."""
 
 import contextlib
+import json
 
 import jax
+import numpy as np
 
 
 @contextlib.contextmanager
@@ -19,3 +21,22 @@ def count_compiles():
         yield events
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
+
+
+def load_golden(path):
+    """Cases of a ``tests/data/golden_*.npz`` written by ``make_golden.py``, in file order:
+    ``[{"config": {...}, "arrays": {name: array}, "out": array}, ...]``."""
+    cases: dict[str, dict] = {}
+    with np.load(path) as z:
+        for key in z.files:
+            prefix, name = key.split("/")
+            if not prefix.startswith("case"):
+                continue
+            case = cases.setdefault(prefix, {"arrays": {}})
+            if name == "config":
+                case["config"] = json.loads(str(z[key]))
+            elif name == "out":
+                case["out"] = z[key]
+            else:
+                case["arrays"][name] = z[key]
+    return [cases[k] for k in sorted(cases)]

@@ -19,37 +19,19 @@ The dtypes alternate and the eager method takes turns across the cases of each o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
+from _helpers import load_golden
 
 import jconv
 
 GOLDEN = Path(__file__).parent / "data" / "golden_tf.npz"
 
 
-def _load(path):
-    """``[{"config": {...}, "arrays": {name: array}, "out": array}, ...]`` in file order."""
-    cases: dict[str, dict] = {}
-    with np.load(path) as z:
-        for key in z.files:
-            prefix, name = key.split("/")
-            if not prefix.startswith("case"):
-                continue
-            case = cases.setdefault(prefix, {"arrays": {}})
-            if name == "config":
-                case["config"] = json.loads(str(z[key]))
-            elif name == "out":
-                case["out"] = z[key]
-            else:
-                case["arrays"][name] = z[key]
-    return [cases[k] for k in sorted(cases)]
-
-
-CASES = _load(GOLDEN)
+CASES = load_golden(GOLDEN)
 IDS = [case["config"]["id"] for case in CASES]
 
 

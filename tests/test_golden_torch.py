@@ -14,12 +14,12 @@ the first case of each op also runs eagerly with ``method="auto"`` (eager calls 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
+from _helpers import load_golden
 
 import jconv
 import jconv.torch as jt
@@ -34,25 +34,7 @@ if not GOLDEN.exists():
     )
 
 
-def _load(path):
-    """``[{"config": {...}, "arrays": {name: array}, "out": array}, ...]`` in file order."""
-    cases: dict[str, dict] = {}
-    with np.load(path) as z:
-        for key in z.files:
-            prefix, name = key.split("/")
-            if not prefix.startswith("case"):
-                continue
-            case = cases.setdefault(prefix, {"arrays": {}})
-            if name == "config":
-                case["config"] = json.loads(str(z[key]))
-            elif name == "out":
-                case["out"] = z[key]
-            else:
-                case["arrays"][name] = z[key]
-    return [cases[k] for k in sorted(cases)]
-
-
-CASES = _load(GOLDEN)
+CASES = load_golden(GOLDEN)
 IDS = [case["config"]["id"] for case in CASES]
 FIRST_OF_OP = {}  # op -> id of its first case
 for _config in (case["config"] for case in CASES):
