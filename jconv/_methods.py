@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -434,6 +435,77 @@ def transpose_phase(
     )
 
 
+def transpose_col2im(
+    dy,
+    w,
+    *,
+    out_sizes,
+    strides,
+    padding,
+    dilations,
+    groups,
+    precision=None,
+    preferred_element_type=None,
+):
+    """GEMM + col2im: one matmul makes every tap's contribution, shifted sums place them.
+
+    ``z[b, i, t, c] = sum_o dy[b, i, o] * w[t, c, o]`` is a single ``dot_general`` (the groups
+    as its batch dimension) with exactly the kernel's multiplies. Row ``i`` of tap ``t`` belongs
+    at row ``j = i * s + t * d`` of the full transposed conv (the scatter that Caffe and PyTorch
+    call col2im); writing ``j = q * s + r``, phase ``r`` is the sum of the taps with
+    ``t * d = r (mod s)``, each shifted by ``(t * d) // s`` rows
+    (:func:`jconv._shapes.col2im_phases`), and the phases interleave by a reshape. The result is
+    cropped (or zero-extended) to rows ``lo .. lo + n - 1``.
+
+    Everything after the matmul is slices, pads, adds and reshapes, whose transposes are
+    slices, so JAX differentiates this into the im2col form: the input gradient is the forward
+    conv as one matmul over gathered taps, the kernel gradient the matching matmul against
+    ``dy`` (the columns are split with ``lax.split``, whose transpose is one concatenate).
+    """
+    rank = dy.ndim - 2
+    *ks, cin_g, cout = w.shape
+    taps, cin, og = math.prod(ks), cin_g * groups, cout // groups
+    # (N, *M, g, og) x (T, cin_g, g, og) -> (g, N, *M, T, cin_g)
+    z = lax.dot_general(
+        dy.reshape(*dy.shape[:-1], groups, og),
+        w.reshape(taps, cin_g, groups, og),
+        (((rank + 2,), (3,)), ((rank + 1,), (2,))),
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
+    z = jnp.moveaxis(z, 0, -2)
+    z = z.reshape(*z.shape[: rank + 1], taps * cin)
+    columns = dict(
+        zip(itertools.product(*map(range, ks)), lax.split(z, (cin,) * taps, axis=rank + 1))
+    )
+    ms = dy.shape[1:-1]
+    plan = [_shapes.col2im_phases(*a) for a in zip(ms, ks, strides, dilations)]
+    qs = [q for q, _ in plan]
+    zero = jnp.zeros((), z.dtype)
+
+    def phase(rs):
+        total = jnp.zeros((z.shape[0], *qs, cin), z.dtype)
+        for combo in itertools.product(*(phases[r] for (_, phases), r in zip(plan, rs))):
+            config = [(0, 0, 0)]
+            config += [(sh, q - m - sh, 0) for (_, sh), q, m in zip(combo, qs, ms)]
+            config.append((0, 0, 0))
+            total = total + lax.pad(columns[tuple(t for t, _ in combo)], zero, config)
+        return total
+
+    def interleave(rs):
+        # (N, Q1, s1, .., Qi, Q_{i+1}, s_{i+1}, .., C): phases of dim i go right after Q_i
+        i = len(rs)
+        if i == rank:
+            return phase(rs)
+        return jnp.stack([interleave((*rs, r)) for r in range(strides[i])], axis=2 + i)
+
+    y = interleave(()).reshape(z.shape[0], *(q * s for q, s in zip(qs, strides)), cin)
+    config = [(0, 0, 0)]
+    config += [(-lo, lo + n - q * s, 0) for (lo, _), n, q, s in zip(padding, out_sizes, qs, strides)]
+    config.append((0, 0, 0))
+    return lax.pad(y, zero, config)
+
+
 def filter_grad_patches(
     x,
     dy,
@@ -492,5 +564,6 @@ TRANSPOSE = {
     "vjp": transpose_vjp,
     "pad": transpose_pad,
     "phase": transpose_phase,
+    "col2im": transpose_col2im,
 }
 FILTER_GRAD = {"vjp": filter_grad_vjp, "conv": filter_grad_conv, "patches": filter_grad_patches}

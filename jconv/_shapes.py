@@ -161,6 +161,29 @@ def tight_padding(n: int, m: int, k: int, s: int, d: int, lo: int) -> Pair:
     return lo, (m - 1) * s + effective_kernel_size(k, d) - n - lo
 
 
+def col2im_phases(m: int, k: int, s: int, d: int) -> tuple[int, tuple[tuple[Pair, ...], ...]]:
+    """Which taps land on which output phase when ``m`` rows are scattered back (col2im).
+
+    The full transposed conv has ``F = (m - 1) * s + k_eff`` rows: input row ``i`` times tap
+    ``t`` lands on row ``j = i * s + t * d``. Write ``j = q * s + r``: tap ``t`` only reaches
+    phase ``r = (t * d) % s``, at ``q = i + (t * d) // s``. So phase ``r`` is a sum over its taps
+    of the rows shifted by ``(t * d) // s``, ``Q = ceil(F / s)`` rows long.
+
+    Returns ``Q`` and, for each phase ``r = 0 .. s - 1``, its ``(t, shift)`` pairs (possibly
+    none: that phase is all zeros).
+
+    >>> col2im_phases(4, 3, 2, 1)     # F = 9: phase 0 gets taps 0 and 2, phase 1 tap 1
+    (5, (((0, 0), (2, 1)), ((1, 0),)))
+    >>> col2im_phases(4, 2, 3, 1)     # s > k: phase 2 gets nothing
+    (4, (((0, 0),), ((1, 0),), ()))
+    """
+    full = (m - 1) * s + effective_kernel_size(k, d)
+    phases = tuple(
+        tuple((t, (t * d) // s) for t in range(k) if (t * d) % s == r) for r in range(s)
+    )
+    return -(-full // s), phases
+
+
 def group_like_dims(
     kernel_sizes: Sequence[int],
     strides: Sequence[int],
