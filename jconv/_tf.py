@@ -433,7 +433,7 @@ def _transpose(
     )
     pads = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
     if method == "auto":
-        method = _methods.auto_transpose_method(jax.default_backend(), rank, ss)
+        method = _methods.auto_transpose_method(jax.default_backend(), ks, ss)
     return _jit.transpose(
         dy,
         filters,
