@@ -473,13 +473,16 @@ def transpose_col2im(
     rank = dy.ndim - 2
     *ks, cin_g, cout = w.shape
     taps, cin, og = math.prod(ks), cin_g * groups, cout // groups
+    out_dtype = preferred_element_type or dy.dtype
+    # float16/bfloat16: sum the taps in float32 and round once, as XLA's convs do
+    narrow = jnp.issubdtype(out_dtype, jnp.floating) and jnp.finfo(out_dtype).bits < 32
     # (N, *M, g, og) x (T, cin_g, g, og) -> (g, N, *M, T, cin_g)
     z = lax.dot_general(
         dy.reshape(*dy.shape[:-1], groups, og),
         w.reshape(taps, cin_g, groups, og),
         (((rank + 2,), (3,)), ((rank + 1,), (2,))),
         precision=precision,
-        preferred_element_type=preferred_element_type,
+        preferred_element_type=jnp.float32 if narrow else preferred_element_type,
     )
     z = jnp.moveaxis(z, 0, -2)
     z = z.reshape(*z.shape[: rank + 1], taps * cin)
@@ -514,7 +517,7 @@ def transpose_col2im(
     config = [(0, 0, 0)]
     config += [(-lo, lo + n - q * s, 0) for (lo, _), n, q, s in zip(padding, out_sizes, qs, strides)]
     config.append((0, 0, 0))
-    return lax.pad(y, zero, config)
+    return lax.pad(y, zero, config).astype(out_dtype)
 
 
 def filter_grad_patches(
