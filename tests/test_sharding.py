@@ -64,12 +64,12 @@ def test_every_op_sharded_over_batch_and_space_matches_single_device():
     assert f"{pairs} op/method pairs x 2 shardings" in summary, summary
 
 
-# The main test's 3-D shapes (OTHER below) avoid this abort: with (16, 3, 4) inputs and
-# PyTorch's padding 1, sharding the depth over 8 devices makes XLA's SPMD partitioner emit a
-# per-shard lhs_dilation conv, for the "dilate" and "vjp" input gradients, that trips the
-# operand-swap abort of jaxlib 0.10.2 (README, "A known XLA abort"). jconv's guard predicts the
-# abort from the global shapes, which are safe here; plain jax.vjp of lax.conv_general_dilated
-# aborts the same way.
+# With (16, 3, 4) inputs and PyTorch's padding 1, sharding the depth over 8 devices makes XLA's
+# SPMD partitioner emit a per-shard lhs_dilation conv, for the "dilate" and "vjp" input
+# gradients, that would trip the operand-swap abort of jaxlib 0.10.2 (README, "A known XLA
+# abort") although the global shapes are safe; plain jax.vjp of lax.conv_general_dilated aborts
+# here. jconv's guard breaks every group-like dim, not only those that trip at the global
+# shapes, so these run clean.
 ABORT_REPRO = """
 import sys, jax, numpy as np, jconv.torch as jt
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -85,9 +85,8 @@ print(jax.jit(f)(dy, w).shape)
 
 @pytest.mark.parametrize("method", ["dilate", "vjp"])
 def test_depth_sharded_3d_input_gradient_does_not_abort(method):
-    """Fails with jaxlib 0.10.2: the process aborts ("Window dimensions do not match RHS
-    shape"). A genuine gap in jconv's routing around the XLA abort, kept failing on purpose;
-    method="auto" ("phase" on CPU for 3-D) and "pad" are not affected."""
+    """The per-shard conv of a depth-sharded 3-D input gradient does not abort the process
+    ("Window dimensions do not match RHS shape"); the other methods run no lhs_dilation conv."""
     proc = subprocess.run(
         [sys.executable, "-c", ABORT_REPRO, method],
         capture_output=True,
