@@ -267,8 +267,9 @@ WHY_67 = [
 
         `jconv` computes the transposed convolution several independent ways
         (`jconv.TRANSPOSE_METHODS`): a convolution with `lhs_dilation` (zeros inserted by XLA),
-        `jax.vjp` of the forward convolution, and the explicit `pad_to_full` + `rot180`
-        construction above. `jconv.reference.conv_transpose` is a plain NumPy loop written as the
+        `jax.vjp` of the forward convolution, the explicit `pad_to_full` + `rot180`
+        construction above, the sub-pixel "phase" form and "col2im" (one matmul makes every
+        tap's contribution, which is then added at its output row). `jconv.reference.conv_transpose` is a plain NumPy loop written as the
         overlay of Picture 1. All of them, the input gradient `conv2d_backprop_input`, and
         autodiff of `conv2d` give TensorFlow's numbers exactly.
         """
@@ -1677,19 +1678,20 @@ GRADIENTS_AND_SPEED = [
         Reading the chart (the numbers above are from the run stored with this notebook; on
         another machine they differ, and busy cores inflate all of them):
 
-        * **Forward.** Both are one XLA computation. On CPU `jconv`'s `method="auto"` uses the
-          sub-pixel `"phase"` form: each of the $s_h s_w$ output phases is a stride-1 convolution
-          of the un-dilated input with the kernel taps that reach it, so no multiply touches an
-          inserted zero; `lax` runs one convolution with `lhs_dilation`. Their forward times are within a small factor of each
-          other.
+        * **Forward.** Both are one XLA computation. On CPU `jconv`'s `method="auto"` uses
+          `"col2im"` for these strided convolutions: one matmul
+          $z[b, i, t, c] = \sum_o x[b, i, o]\, w[t, c, o]$ makes every tap's contribution with
+          exactly the kernel's multiplies (none touches an inserted zero), and each tap's rows
+          are added at output rows $i s + t$, phase by phase; `lax` runs one convolution with
+          `lhs_dilation`.
         * **Training step.** JAX differentiates `lax.conv_transpose` with its own transpose rules:
           the input gradient becomes a strided convolution (as derived above) and the kernel
           gradient a convolution whose window is the whole output-gradient image. XLA's CPU
           backend runs such convolutions far below matmul speed, so the step costs many times
-          the forward pass. `jconv`'s phase form defines its derivatives as matmuls (a
-          `custom_jvp`, so forward mode and the Hessian-vector products above still work
-          through it), and its step stays within a small multiple of its forward time, as the
-          FLOP count (three forward-sized products) says it should.
+          the forward pass. Everything in `"col2im"` after its matmul is slices, pads and adds,
+          so JAX's own gradient of it is matmuls (the im2col form of the forward convolution
+          and of the filter gradient), and its step stays within a small multiple of its forward
+          time, as the FLOP count (three forward-sized products) says it should.
         * PyTorch and TensorFlow, where installed, run their own CPU kernels; they are the
           outside yardstick, and the geometric means above summarise the comparison.
         * On GPU and TPU, `method="auto"` picks `"dilate"`, the same XLA lowering as `lax`.
