@@ -469,20 +469,84 @@ def transpose_col2im(
     slices, so JAX differentiates this into the im2col form: the input gradient is the forward
     conv as one matmul over gathered taps, the kernel gradient the matching matmul against
     ``dy`` (the columns are split with ``lax.split``, whose transpose is one concatenate).
+
+    The column matrix ``z`` is ``prod(k) / prod(s)`` times the output's size. The values are
+    computed in one piece; the tangents (a ``custom_jvp``, so every transformation still
+    works), and with them the gradients, do the output channels in equal chunks, one after the
+    other (``lax.map``), where the columns would exceed :data:`COL2IM_CHUNK_BYTES`
+    (:func:`jconv._shapes.col2im_chunks`), so a training step's temporaries stay bounded.
     """
     rank = dy.ndim - 2
     *ks, cin_g, cout = w.shape
-    taps, cin, og = math.prod(ks), cin_g * groups, cout // groups
     out_dtype = preferred_element_type or dy.dtype
     # float16/bfloat16: sum the taps in float32 and round once, as XLA's convs do
     narrow = jnp.issubdtype(out_dtype, jnp.floating) and jnp.finfo(out_dtype).bits < 32
+    accumulate = jnp.float32 if narrow else preferred_element_type
+    itemsize = jnp.dtype(accumulate or dy.dtype).itemsize
+    column_bytes = dy.shape[0] * math.prod(dy.shape[1:-1]) * math.prod(ks) * cin_g * groups
+    chunks = _shapes.col2im_chunks(column_bytes * itemsize, cin_g, COL2IM_CHUNK_BYTES)
+    settings = (out_sizes, strides, padding, dilations, groups, precision, accumulate, chunks)
+    return _col2im_op(dy, w, settings).astype(out_dtype)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _col2im_op(dy, w, settings):
+    """The values in one piece (fastest); the tangents, and so the gradients, in chunks."""
+    return _col2im_chunked(dy, w, *settings[:-1], chunks=1)
+
+
+def _col2im_op_jvp(settings, primals, tangents):
+    dy, w = primals
+    ddy, dw = tangents
+    out = _col2im_op(dy, w, settings)
+    tangent = None
+    for a, b in ((ddy, w), (dy, dw)):
+        if isinstance(a, SymbolicZero) or isinstance(b, SymbolicZero):
+            continue
+        term = _col2im_chunked(a, b, *settings[:-1], chunks=settings[-1])
+        tangent = term if tangent is None else tangent + term
+    if tangent is None:
+        tangent = jnp.zeros(out.shape, out.dtype)
+    return out, tangent
+
+
+_col2im_op.defjvp(_col2im_op_jvp, symbolic_zeros=True)
+
+
+def _col2im_chunked(dy, w, *settings, chunks):
+    """:func:`_col2im` over ``chunks`` equal chunks of each group's output channels."""
+    if chunks == 1:
+        return _col2im(dy, w, *settings)
+    rank, groups = dy.ndim - 2, settings[4]
+    *ks, cin_g, cout = w.shape
+    # (c, *k, cin_g / c, cout): chunk j holds channels j * cin_g / c ... of every group
+    ws = jnp.moveaxis(w.reshape(*ks, chunks, cin_g // chunks, cout), rank, 0)
+    ys = lax.map(lambda wc: _col2im(dy, wc, *settings), ws)  # (c, N, *n, g * cin_g / c)
+    ys = ys.reshape(*ys.shape[:-1], groups, cin_g // chunks)
+    ys = jnp.moveaxis(ys, 0, -2)  # (N, *n, g, c, cin_g / c)
+    return ys.reshape(*ys.shape[:-3], groups * cin_g)
+
+
+COL2IM_CHUNK_BYTES = 8 * 2**20
+"""Largest column matrix :func:`transpose_col2im` builds at once (bytes). XLA:CPU allocates an
+executable's temporaries as one block per call, and a training step through col2im holds the
+columns' cotangent twice (both gradient matmuls read it, one of them transposed); with blocks
+above glibc's 32 MiB mmap threshold every call pays fresh-page faults (measured: 38-45 ms
+instead of 24-27 ms for the benchmark's unet2d step)."""
+
+
+def _col2im(dy, w, out_sizes, strides, padding, dilations, groups, precision, accumulate):
+    """:func:`transpose_col2im` for one set of output channels, in the ``accumulate`` dtype."""
+    rank = dy.ndim - 2
+    *ks, cin_g, cout = w.shape
+    taps, cin, og = math.prod(ks), cin_g * groups, cout // groups
     # (N, *M, g, og) x (T, cin_g, g, og) -> (g, N, *M, T, cin_g)
     z = lax.dot_general(
         dy.reshape(*dy.shape[:-1], groups, og),
         w.reshape(taps, cin_g, groups, og),
         (((rank + 2,), (3,)), ((rank + 1,), (2,))),
         precision=precision,
-        preferred_element_type=jnp.float32 if narrow else preferred_element_type,
+        preferred_element_type=accumulate,
     )
     z = jnp.moveaxis(z, 0, -2)
     z = z.reshape(*z.shape[: rank + 1], taps * cin)
@@ -517,7 +581,9 @@ def transpose_col2im(
     config = [(0, 0, 0)]
     config += [(-lo, lo + n - q * s, 0) for (lo, _), n, q, s in zip(padding, out_sizes, qs, strides)]
     config.append((0, 0, 0))
-    return lax.pad(y, zero, config).astype(out_dtype)
+    return lax.pad(y, zero, config)
+
+
 
 
 def filter_grad_patches(

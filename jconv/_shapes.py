@@ -184,6 +184,23 @@ def col2im_phases(m: int, k: int, s: int, d: int) -> tuple[int, tuple[tuple[Pair
     return -(-full // s), phases
 
 
+def col2im_chunks(column_bytes: int, channels: int, budget: int) -> int:
+    """Into how many equal channel chunks col2im splits a column matrix of ``column_bytes``.
+
+    The smallest divisor ``c`` of ``channels`` with ``column_bytes / c <= budget`` (all
+    ``channels`` if none is small enough).
+
+    >>> col2im_chunks(18 * 2**20, 64, 8 * 2**20)   # 2 chunks would be 9 MiB each
+    4
+    >>> col2im_chunks(8 * 2**20, 64, 8 * 2**20), col2im_chunks(10**9, 6, 1)
+    (1, 6)
+    """
+    for c in range(1, channels + 1):
+        if channels % c == 0 and column_bytes <= budget * c:
+            return c
+    return channels
+
+
 def group_like_dims(
     kernel_sizes: Sequence[int],
     strides: Sequence[int],

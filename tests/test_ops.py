@@ -121,6 +121,45 @@ def test_identities(case, x64):
         assert float(jnp.vdot(dy, y)) == float(jnp.vdot(dw, w))
 
 
+
+CHUNKED = [c for c in CASES if c[6] // c[8] > 1 and max(c[3]) > 1]  # >= 2 channels per group
+
+
+@pytest.mark.parametrize("case", CHUNKED, ids=_id)
+def test_col2im_in_channel_chunks_equals_dilate(case, x64, monkeypatch):
+    """"col2im" computes its tangents (and so its gradients) in channel chunks when the column
+    matrix is large; force one chunk per channel and compare value, both gradients, a jvp and a
+    vmap with "dilate", exactly."""
+    rank, n, k, s, d, p, cin, cout, g = case
+    x, w = _forward_data(case, jnp.float64)
+    m = jconv.conv_output_shape(n, k, s, p, d)
+    rng = np.random.default_rng(3)
+    dy, ct = _ints(rng, (2, *m, cout), jnp.float64), _ints(rng, x.shape, jnp.float64)
+
+    def results(method):
+        def op(dy, w):
+            return jconv.conv_transpose(dy, w, x.shape, s, p, dilations=d, method=method)
+
+        loss = lambda dy, w: jnp.vdot(ct, op(dy, w))  # noqa: E731
+        return (
+            op(dy, w),
+            *jax.grad(loss, argnums=(0, 1))(dy, w),
+            jax.jvp(op, (dy, w), (dy[::-1], w[..., ::-1]))[1],
+            jax.vmap(op, in_axes=(0, None))(jnp.stack([dy, -dy]), w),
+        )
+
+    want = results("dilate")
+    monkeypatch.setattr(jconv._methods, "COL2IM_CHUNK_BYTES", 1)
+    jax.clear_caches()
+    try:
+        got = results("col2im")
+    finally:
+        monkeypatch.undo()
+        jax.clear_caches()
+    assert jconv._shapes.col2im_chunks(10**6, cin // g, 1) == cin // g > 1
+    for name, a, b in zip(("value", "d/d dy", "d/d w", "jvp", "vmap"), got, want):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in (1, 2, 3)][::3], ids=_id)
 def test_channels_first_matches_channels_last(case):
     rank, n, k, s, d, p, cin, cout, g = case
