@@ -14,8 +14,8 @@ in every framework. Implementations (:data:`FRAMEWORKS`):
 * ``tf``: ``tf.nn.conv_transpose`` and ``tf.GradientTape`` in a ``tf.function``
   (``jit_compile=False``, TensorFlow's default).
 
-Each framework runs in its own subprocess (the JAX implementations share one), one after the
-other, so no thread pool competes for the cores with another framework's. Every measurement is
+Each implementation runs in its own subprocess, one after the other, so no thread pool competes
+for the cores with another framework's and no allocator state carries over. Every measurement is
 the median of at least ``repeats`` runs after two warm-up calls (more, up to 50, while they fit
 in half a second), with ``block_until_ready`` / ``.numpy()`` so the time is the whole
 computation; the process's CPU time over that wall time (``cpu_share``) shows how much of the
@@ -346,7 +346,8 @@ def _jax_worker(spec: dict) -> dict:
 
     # Measured before and after the workloads; other processes on the machine only ever lower
     # it, so the higher of the two is the peak.
-    out["matmul"] = {"size": MATMUL_SIZE, "start": matmul("start")}
+    if spec.get("matmul", True):
+        out["matmul"] = {"size": MATMUL_SIZE, "start": matmul("start")}
 
     for wd in spec["workloads"]:
         w = Workload.from_dict(wd)
@@ -366,8 +367,9 @@ def _jax_worker(spec: dict) -> dict:
                 fwd, step = fns(w, impl)
                 loss, (dx, dw) = step(x, f)
                 _save_check(spec["check_dir"], impl, w, fwd(x, f), loss, dx, dw)
-    out["matmul"]["end"] = matmul("end")
-    out["matmul"]["gflops"] = max(out["matmul"][k]["gflops"] for k in ("start", "end"))
+    if spec.get("matmul", True):
+        out["matmul"]["end"] = matmul("end")
+        out["matmul"]["gflops"] = max(out["matmul"][k]["gflops"] for k in ("start", "end"))
     return out
 
 
@@ -745,7 +747,13 @@ def benchmark(
             "impls": [i for i in impls if i in JAX_IMPLS],
             "torch_check": "torch" in impls,
         }
-        workers = {"jax": _spawn("jax", spec, verbose)}
+        # One process per implementation, the JAX ones too: lax's and vjp's steps allocate
+        # hundreds of MiB per call, which leaves the allocator in another state for whatever
+        # runs after them in the same process.
+        workers = {"jax": _spawn("jax", {**spec, "impls": ["jconv"]}, verbose)}
+        for impl in [i for i in impls if i in JAX_IMPLS and i != "jconv"]:
+            other = {**spec, "impls": [impl], "torch_check": False, "matmul": False}
+            workers[impl] = _spawn("jax", other, verbose)
         for impl in ("torch", "tf"):
             if impl in impls:
                 workers[impl] = _spawn(impl, {**spec, "impls": [impl]}, verbose)
@@ -793,7 +801,7 @@ def run(
     """Time the workloads in each framework; one row per (workload, op, implementation).
 
     The notebook-sized entry to :func:`benchmark` (which also returns the machine, the matmul
-    peak and the checks). Each framework runs in its own subprocess.
+    peak and the checks). Each implementation runs in its own subprocess.
 
     Args:
       workloads: names from :data:`WORKLOADS`; all when None.
