@@ -638,6 +638,22 @@ def _compare(check_dir: str, workloads: Sequence[Workload], impls: Sequence[str]
     return checks
 
 
+def _pool(measurements) -> list[dict]:
+    """One measurement per (workload, op, impl): the timed runs of every round together."""
+    pooled: dict = {}
+    for m in measurements:
+        key = (m["workload"], m["op"], m["impl"])
+        if key not in pooled:
+            pooled[key] = {**m, "times_ms": list(m["times_ms"]), "round_medians_ms": []}
+        else:
+            pooled[key]["times_ms"] += m["times_ms"]
+        pooled[key]["round_medians_ms"].append(statistics.median(m["times_ms"]))
+        shares = pooled[key].setdefault("cpu_shares", [])
+        shares.append(m["cpu_share"])
+        pooled[key]["cpu_share"] = statistics.mean(shares)
+    return list(pooled.values())
+
+
 def _rows(measurements, workloads, peak_gflops) -> list[dict]:
     by_key = {(m["workload"], m["op"], m["impl"]): m for m in measurements}
     rows = []
@@ -660,6 +676,7 @@ def _rows(measurements, workloads, peak_gflops) -> list[dict]:
                         "min_ms": min(m["times_ms"]),
                         "runs": len(m["times_ms"]),
                         "times_ms": m["times_ms"],
+                        "round_medians_ms": m["round_medians_ms"],
                         "cpu_share": m["cpu_share"],
                         "gflop": gflop,
                         "gflops": gflops,
@@ -695,6 +712,7 @@ def benchmark(
     *,
     small: bool = False,
     repeats: int | None = None,
+    rounds: int = 1,
     check: bool = True,
     verbose: bool = False,
 ) -> dict:
@@ -708,6 +726,9 @@ def benchmark(
         framework that is not installed is skipped and listed in ``"skipped"``.
       small: use :data:`SMALL_WORKLOADS`.
       repeats: minimum timed runs per measurement; None: 5 forward, 3 step.
+      rounds: run every worker this many times, in turn (jconv, lax, vjp, torch, tf, jconv,
+        ...); each measurement is then the median of all its timed runs from every round, so a
+        burst of load from elsewhere lands on every implementation rather than on one.
       check: compute the check case in every implementation and compare with jconv.
       verbose: stream each worker's progress to stderr.
 
@@ -729,6 +750,8 @@ def benchmark(
     frameworks = _parse_list(fn, "frameworks", frameworks, FRAMEWORKS)
     if repeats is not None and (not isinstance(repeats, int) or repeats < 1):
         raise ValueError(f"{fn}: repeats={repeats!r} must be an int >= 1")
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
+        raise ValueError(f"{fn}: rounds={rounds!r} must be an int >= 1")
     modules = {"torch": "torch", "tf": "tensorflow"}
     skipped = [
         f for f in frameworks if f in modules and importlib.util.find_spec(modules[f]) is None
@@ -750,27 +773,39 @@ def benchmark(
         # One process per implementation, the JAX ones too: lax's and vjp's steps allocate
         # hundreds of MiB per call, which leaves the allocator in another state for whatever
         # runs after them in the same process.
-        workers = {"jax": _spawn("jax", {**spec, "impls": ["jconv"]}, verbose)}
-        for impl in [i for i in impls if i in JAX_IMPLS and i != "jconv"]:
-            other = {**spec, "impls": [impl], "torch_check": False, "matmul": False}
-            workers[impl] = _spawn("jax", other, verbose)
-        for impl in ("torch", "tf"):
-            if impl in impls:
-                workers[impl] = _spawn(impl, {**spec, "impls": [impl]}, verbose)
+        runs = []
+        for r in range(rounds):
+            first = {**spec, "check_dir": spec["check_dir"] if r == 0 else None}
+            workers = {"jax": _spawn("jax", {**first, "impls": ["jconv"]}, verbose)}
+            for impl in [i for i in impls if i in JAX_IMPLS and i != "jconv"]:
+                other = {**first, "impls": [impl], "torch_check": False, "matmul": False}
+                workers[impl] = _spawn("jax", other, verbose)
+            for impl in ("torch", "tf"):
+                if impl in impls:
+                    workers[impl] = _spawn(impl, {**first, "impls": [impl]}, verbose)
+            runs.append(workers)
         checks = _compare(check_dir, checks_on, impls) if check else []
-    peak = workers["jax"]["matmul"]["gflops"]
-    measurements = [m for r in workers.values() for m in r["measurements"]]
+    matmul = runs[0]["jax"]["matmul"]
+    if rounds > 1:
+        matmul = {
+            **matmul,
+            "rounds": [w["jax"]["matmul"] for w in runs],
+            "gflops": max(w["jax"]["matmul"]["gflops"] for w in runs),
+        }
+    peak = matmul["gflops"]
+    measurements = _pool([m for w in runs for r in w.values() for m in r["measurements"]])
     rows = _rows(measurements, chosen, peak)
     return {
-        "machine": _machine(workers),
+        "machine": _machine(runs[0]),
         "settings": {
             "small": small,
             "repeats": {"forward": reps[0], "step": reps[1]},
+            "rounds": rounds,
             "workloads": list(names),
             "frameworks": impls,
             "check_rtol": CHECK_RTOL,
         },
-        "matmul": workers["jax"]["matmul"],
+        "matmul": matmul,
         "workloads": {
             w.name: {
                 **dataclasses.asdict(w),
@@ -862,12 +897,17 @@ def format_report(result: dict) -> str:
         f"({machine['cpus_usable']} usable)",
         "versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         f"matmul peak: {peak:.1f} GFLOP/s, jnp.dot {result['matmul']['size']}^2 float32, the "
-        f"better of {result['matmul']['start']['gflops']:.1f} (before the workloads) and "
-        f"{result['matmul']['end']['gflops']:.1f} (after), medians",
+        "best of "
+        + ", ".join(
+            f"{m['start']['gflops']:.1f} (before the workloads) and {m['end']['gflops']:.1f} "
+            "(after)"
+            for m in result["matmul"].get("rounds", [result["matmul"]])
+        )
+        + ", medians",
         f"settings: {'small' if result['settings']['small'] else 'default'} sizes, repeats "
         f"{result['settings']['repeats']['forward']} forward / "
         f"{result['settings']['repeats']['step']} step (median; more runs when fast), "
-        f"wall {result['wall_s']:.0f} s",
+        f"{result['settings'].get('rounds', 1)} round(s) pooled, wall {result['wall_s']:.0f} s",
     ]
     if result["skipped"]:
         out.append(f"skipped (not installed): {', '.join(result['skipped'])}")
@@ -986,6 +1026,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m jconv bench")
         help=f"comma-separated subset of {','.join(FRAMEWORKS)} (default: all "
         "installed; jconv is always run)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run every implementation N times in turn and pool the runs (default 1)",
+    )
     parser.add_argument("--small", action="store_true", help="quarter-size workloads")
     parser.add_argument(
         "--no-check", action="store_true", help="skip the cross-implementation value check"
@@ -997,6 +1044,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m jconv bench")
             args.frameworks,
             small=args.small,
             repeats=args.repeats,
+            rounds=args.rounds,
             check=not args.no_check,
             verbose=True,
         )

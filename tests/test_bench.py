@@ -29,6 +29,8 @@ def test_bench_small_writes_json(tmp_path):
         "patch2d",
         "--repeats",
         "1",
+        "--rounds",
+        "2",
         "--json",
         str(path),
     )
@@ -48,7 +50,8 @@ def test_bench_small_writes_json(tmp_path):
     assert {"platform", "cpu_count", "cpu_model", "date", "versions"} <= set(machine)
     assert {"jax", "jaxlib", "numpy", "python"} <= set(machine["versions"])
     assert result["settings"]["small"] and result["settings"]["frameworks"] == ["jconv", "lax"]
-    assert result["matmul"]["gflops"] > 0
+    assert result["settings"]["rounds"] == 2 and len(result["matmul"]["rounds"]) == 2
+    assert result["matmul"]["gflops"] == max(m["gflops"] for m in result["matmul"]["rounds"]) > 0
     assert list(result["workloads"]) == ["patch2d"]
     assert result["workloads"]["patch2d"]["input_shape"] == [2, 16, 16, 256]
 
@@ -58,7 +61,8 @@ def test_bench_small_writes_json(tmp_path):
     }
     for r in rows:
         assert r["ms"] > 0 and r["gflops"] > 0 and r["peak_fraction"] > 0, r
-        assert len(r["times_ms"]) == r["runs"] >= 1 and min(r["times_ms"]) > 0
+        assert len(r["times_ms"]) == r["runs"] >= 2 and min(r["times_ms"]) > 0
+        assert len(r["round_medians_ms"]) == 2  # every round's runs are pooled
         assert r["jconv_speedup"] > 0
         assert r["gflop"] == result["workloads"]["patch2d"]["gflop"] * (
             3 if r["op"] == "step" else 1
@@ -81,7 +85,7 @@ def test_help_mentions_bench():
     assert "python -m jconv bench" in " ".join(proc.stdout.split())
     proc = _run("bench", "--help")
     assert proc.returncode == 0
-    for option in ("--json", "--repeats", "--workloads", "--frameworks", "--small"):
+    for option in ("--json", "--repeats", "--rounds", "--workloads", "--frameworks", "--small"):
         assert option in proc.stdout
 
 
@@ -89,3 +93,6 @@ def test_bench_rejects_unknown_names():
     proc = _run("bench", "--workloads", "gan2d,nope")
     assert proc.returncode == 2
     assert "nope" in proc.stderr and "gan2d" in proc.stderr
+    proc = _run("bench", "--rounds", "0")
+    assert proc.returncode == 2
+    assert "rounds=0" in proc.stderr
