@@ -319,21 +319,27 @@ def _phase_conv(dy, w, pads, groups, precision, preferred_element_type):
     )
 
 
-def _phase_conv_jvp(pads, groups, precision, preferred_element_type, primals, tangents):
-    dy, w = primals
-    ddy, dw = tangents
-    out = _phase_conv(dy, w, pads, groups, precision, preferred_element_type)
+def _bilinear_tangent(f, primals, tangents, out):
+    """``f(da, b) + f(a, db)`` for a bilinear ``f``, skipping symbolic-zero tangents."""
+    (a, b), (da, db) = primals, tangents
     tangent = None
-    for a, b in ((ddy, w), (dy, dw)):
-        if isinstance(a, SymbolicZero) or isinstance(b, SymbolicZero):
+    for x, y in ((da, b), (a, db)):
+        if isinstance(x, SymbolicZero) or isinstance(y, SymbolicZero):
             continue
-        term = _core.conv_patches(
+        term = f(x, y)
+        tangent = term if tangent is None else tangent + term
+    return jnp.zeros(out.shape, out.dtype) if tangent is None else tangent
+
+
+def _phase_conv_jvp(pads, groups, precision, preferred_element_type, primals, tangents):
+    out = _phase_conv(*primals, pads, groups, precision, preferred_element_type)
+
+    def patches(a, b):
+        return _core.conv_patches(
             a, b, pads, groups, precision=precision, preferred_element_type=preferred_element_type
         )
-        tangent = term if tangent is None else tangent + term
-    if tangent is None:
-        tangent = jnp.zeros(out.shape, out.dtype)
-    return out, tangent
+
+    return out, _bilinear_tangent(patches, primals, tangents, out)
 
 
 _phase_conv.defjvp(_phase_conv_jvp, symbolic_zeros=True)
@@ -477,7 +483,6 @@ def transpose_col2im(
     other (``lax.map``), where the columns would exceed :data:`COL2IM_CHUNK_BYTES`
     (:func:`jconv._shapes.col2im_chunks`), so a training step's temporaries stay bounded.
     """
-    rank = dy.ndim - 2
     *ks, cin_g, cout = w.shape
     out_dtype = preferred_element_type or dy.dtype
     # float16/bfloat16: sum the taps in float32 and round once, as XLA's convs do
@@ -497,18 +502,12 @@ def _col2im_op(dy, w, settings):
 
 
 def _col2im_op_jvp(settings, primals, tangents):
-    dy, w = primals
-    ddy, dw = tangents
-    out = _col2im_op(dy, w, settings)
-    tangent = None
-    for a, b in ((ddy, w), (dy, dw)):
-        if isinstance(a, SymbolicZero) or isinstance(b, SymbolicZero):
-            continue
-        term = _col2im_chunked(a, b, *settings[:-1], chunks=settings[-1])
-        tangent = term if tangent is None else tangent + term
-    if tangent is None:
-        tangent = jnp.zeros(out.shape, out.dtype)
-    return out, tangent
+    out = _col2im_op(*primals, settings)
+
+    def chunked(a, b):
+        return _col2im_chunked(a, b, *settings[:-1], chunks=settings[-1])
+
+    return out, _bilinear_tangent(chunked, primals, tangents, out)
 
 
 _col2im_op.defjvp(_col2im_op_jvp, symbolic_zeros=True)
@@ -579,12 +578,8 @@ def _col2im(dy, w, out_sizes, strides, padding, dilations, groups, precision, ac
         return jnp.stack([interleave((*rs, r)) for r in range(strides[i])], axis=2 + i)
 
     y = interleave(()).reshape(z.shape[0], *(q * s for q, s in zip(qs, strides)), cin)
-    config = [(0, 0, 0)]
-    config += [(-lo, lo + n - q * s, 0) for (lo, _), n, q, s in zip(padding, out_sizes, qs, strides)]
-    config.append((0, 0, 0))
-    return lax.pad(y, zero, config)
-
-
+    crop = [(-lo, lo + n - q * s, 0) for (lo, _), n, q, s in zip(padding, out_sizes, qs, strides)]
+    return lax.pad(y, zero, [(0, 0, 0), *crop, (0, 0, 0)])
 
 
 def filter_grad_patches(

@@ -178,9 +178,7 @@ def col2im_phases(m: int, k: int, s: int, d: int) -> tuple[int, tuple[tuple[Pair
     (4, (((0, 0),), ((1, 0),), ()))
     """
     full = (m - 1) * s + effective_kernel_size(k, d)
-    phases = tuple(
-        tuple((t, (t * d) // s) for t in range(k) if (t * d) % s == r) for r in range(s)
-    )
+    phases = tuple(tuple((t, (t * d) // s) for t in range(k) if (t * d) % s == r) for r in range(s))
     return -(-full // s), phases
 
 

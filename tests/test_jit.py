@@ -1,6 +1,5 @@
 """Every public op runs under jax.jit, and a second call with the same shapes compiles nothing."""
 
-
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -121,13 +121,12 @@ def test_identities(case, x64):
         assert float(jnp.vdot(dy, y)) == float(jnp.vdot(dw, w))
 
 
-
 CHUNKED = [c for c in CASES if c[6] // c[8] > 1 and max(c[3]) > 1]  # >= 2 channels per group
 
 
 @pytest.mark.parametrize("case", CHUNKED, ids=_id)
 def test_col2im_in_channel_chunks_equals_dilate(case, x64, monkeypatch):
-    """"col2im" computes its tangents (and so its gradients) in channel chunks when the column
+    """ "col2im" computes its tangents (and so its gradients) in channel chunks when the column
     matrix is large; force one chunk per channel and compare value, both gradients, a jvp and a
     vmap with "dilate", exactly."""
     rank, n, k, s, d, p, cin, cout, g = case
@@ -159,6 +158,7 @@ def test_col2im_in_channel_chunks_equals_dilate(case, x64, monkeypatch):
     assert jconv._shapes.col2im_chunks(10**6, cin // g, 1) == cin // g > 1
     for name, a, b in zip(("value", "d/d dy", "d/d w", "jvp", "vmap"), got, want):
         np.testing.assert_array_equal(a, b, err_msg=name)
+
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in (1, 2, 3)][::3], ids=_id)
 def test_channels_first_matches_channels_last(case):
