@@ -513,11 +513,14 @@ def _col2im_op_jvp(settings, primals, tangents):
 _col2im_op.defjvp(_col2im_op_jvp, symbolic_zeros=True)
 
 
-def _col2im_chunked(dy, w, *settings, chunks):
+def _col2im_chunked(
+    dy, w, out_sizes, strides, padding, dilations, groups, precision, accumulate, *, chunks
+):
     """:func:`_col2im` over ``chunks`` equal chunks of each group's output channels."""
+    settings = (out_sizes, strides, padding, dilations, groups, precision, accumulate)
     if chunks == 1:
         return _col2im(dy, w, *settings)
-    rank, groups = dy.ndim - 2, settings[4]
+    rank = dy.ndim - 2
     *ks, cin_g, cout = w.shape
     # (c, *k, cin_g / c, cout): chunk j holds channels j * cin_g / c ... of every group
     ws = jnp.moveaxis(w.reshape(*ks, chunks, cin_g // chunks, cout), rank, 0)
