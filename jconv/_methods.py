@@ -472,16 +472,22 @@ def transpose_col2im(
     (:func:`jconv._shapes.col2im_phases`), and the phases interleave by a reshape. The result is
     cropped (or zero-extended) to rows ``lo .. lo + n - 1``.
 
-    Everything after the matmul is slices, pads, adds and reshapes, whose transposes are
-    slices, so JAX differentiates this into the im2col form: the input gradient is the forward
-    conv as one matmul over gathered taps, the kernel gradient the matching matmul against
-    ``dy`` (the columns are split with ``lax.split``, whose transpose is one concatenate).
+    The values, with dilation 1, come from the phase-major arrangement: the taps are reordered
+    so that those sharing a shift are adjacent columns (:func:`jconv._shapes.col2im_phase_groups`),
+    each group is added onto the ``(Q, s)`` phase grid as one shifted block, and one transpose
+    interleaves the phases (fewer, larger copies than tap by tap: the benchmark's vol3d forward
+    1.5 ms instead of 2.0 ms).
 
-    The column matrix ``z`` is ``prod(k) / prod(s)`` times the output's size. The values are
-    computed in one piece; the tangents (a ``custom_jvp``, so every transformation still
-    works), and with them the gradients, do the output channels in equal chunks, one after the
-    other (``lax.map``), where the columns would exceed :data:`COL2IM_CHUNK_BYTES`
-    (:func:`jconv._shapes.col2im_chunks`), so a training step's temporaries stay bounded.
+    The derivatives go through a ``custom_jvp`` whose tangent is the tap-by-tap form: everything
+    after its matmul is slices, pads, adds and reshapes, whose transposes are slices, so JAX
+    differentiates it into the im2col form (the input gradient is the forward conv as one
+    matmul over gathered taps, the kernel gradient the matching matmul against ``dy``; the
+    columns are split with ``lax.split``, whose transpose is one concatenate). Both tangent
+    terms share one column matrix, so a gradient gathers the taps once. The column matrix is
+    ``prod(k) / prod(s)`` times the output's size; where it would exceed
+    :data:`COL2IM_CHUNK_BYTES`, the tangent runs in chunks of the batch (or, for too few
+    examples, of the output channels) one after the other (``lax.map``,
+    :func:`jconv._shapes.col2im_chunks`), so a training step's temporaries stay bounded.
     """
     *ks, cin_g, cout = w.shape
     out_dtype = preferred_element_type or dy.dtype
@@ -490,59 +496,92 @@ def transpose_col2im(
     accumulate = jnp.float32 if narrow else preferred_element_type
     itemsize = jnp.dtype(accumulate or dy.dtype).itemsize
     column_bytes = dy.shape[0] * math.prod(dy.shape[1:-1]) * math.prod(ks) * cin_g * groups
-    chunks = _shapes.col2im_chunks(column_bytes * itemsize, cin_g, COL2IM_CHUNK_BYTES)
-    settings = (out_sizes, strides, padding, dilations, groups, precision, accumulate, chunks)
+    chunks = _shapes.col2im_chunks(column_bytes * itemsize, dy.shape[0], cin_g, COL2IM_CHUNK_BYTES)
+    geometry = (out_sizes, strides, padding, dilations)
+    settings = (geometry, groups, precision, accumulate, chunks)
     return _col2im_op(dy, w, settings).astype(out_dtype)
+
+
+COL2IM_CHUNK_BYTES = 8 * 2**20
+"""Largest column matrix a gradient through :func:`transpose_col2im` builds at once (bytes).
+XLA:CPU allocates an executable's temporaries as one block per call, and a training step
+through col2im holds the columns' cotangent twice (both gradient matmuls read it, one of them
+transposed); with blocks above glibc's 32 MiB mmap threshold every call pays fresh-page faults
+(the benchmark's unet2d step: 36 MiB and 38-45 ms unchunked, 31 MiB and 25-31 ms chunked)."""
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _col2im_op(dy, w, settings):
-    """The values in one piece (fastest); the tangents, and so the gradients, in chunks."""
-    return _col2im_chunked(dy, w, *settings[:-1], chunks=1)
+    """The values: phase-major with dilation 1 (fastest), else tap by tap."""
+    (out_sizes, strides, padding, dilations), groups, precision, accumulate, _ = settings
+    if any(d != 1 for d in dilations):
+        z = _col2im_columns(dy, w, groups, precision, accumulate)
+        return _col2im_taps(z, w.shape[:-2], *settings[0])
+    *ks, cin_g, cout = w.shape
+    tap_groups, order = _shapes.col2im_phase_groups(ks, strides)
+    w = w.reshape(-1, cin_g, cout)
+    if order != tuple(range(len(order))):
+        w = w[jnp.array(order)]
+    z = _col2im_columns(dy, w, groups, precision, accumulate)
+    return _col2im_phase_major(z, ks, tap_groups, out_sizes, strides, padding)
 
 
 def _col2im_op_jvp(settings, primals, tangents):
-    out = _col2im_op(*primals, settings)
+    geometry, groups, precision, accumulate, chunks = settings
+    (dy, w), (ddy, dw) = primals, tangents
+    ks = w.shape[:-2]
+    # the primal tap by tap too: within a training step it is as fast and XLA:CPU keeps the
+    # step's temporaries smaller
+    out = _col2im_taps(_col2im_columns(dy, w, groups, precision, accumulate), ks, *geometry)
+    pairs = [
+        (a, b)
+        for a, b in ((ddy, w), (dy, dw))
+        if not (isinstance(a, SymbolicZero) or isinstance(b, SymbolicZero))
+    ]
+    if not pairs:
+        return out, jnp.zeros(out.shape, out.dtype)
 
-    def chunked(a, b):
-        return _col2im_chunked(a, b, *settings[:-1], chunks=settings[-1])
+    def tangent(pairs):
+        (a, b), *rest = pairs
+        z = _col2im_columns(a, b, groups, precision, accumulate)
+        for a, b in rest:
+            z = z + _col2im_columns(a, b, groups, precision, accumulate)
+        return _col2im_taps(z, ks, *geometry)
 
-    return out, _bilinear_tangent(chunked, primals, tangents, out)
+    batch_chunks, channel_chunks = chunks
+    if batch_chunks > 1:  # lax.map over (chunk, N / chunk, ...): dx and dw share the chunk
+        n, c = dy.shape[0], batch_chunks
+        ys = lax.map(
+            lambda xs: tangent([(a, b) for a, (_, b) in zip(xs, pairs)]),
+            [a.reshape(c, n // c, *a.shape[1:]) for a, _ in pairs],
+        )
+        return out, ys.reshape(out.shape)
+    if channel_chunks > 1:  # lax.map over chunks of every group's output channels
+        rank = dy.ndim - 2
+        *_, cin_g, cout = w.shape
+        c = channel_chunks
+        split = lambda b: jnp.moveaxis(b.reshape(*ks, c, cin_g // c, cout), rank, 0)  # noqa: E731
+        ys = lax.map(
+            lambda bs: tangent([(a, b) for (a, _), b in zip(pairs, bs)]),
+            [split(b) for _, b in pairs],
+        )  # (c, N, *n, g * cin_g / c)
+        ys = ys.reshape(*ys.shape[:-1], groups, cin_g // c)
+        ys = jnp.moveaxis(ys, 0, -2)  # (N, *n, g, c, cin_g / c)
+        return out, ys.reshape(out.shape)
+    return out, tangent(pairs)
 
 
 _col2im_op.defjvp(_col2im_op_jvp, symbolic_zeros=True)
 
 
-def _col2im_chunked(
-    dy, w, out_sizes, strides, padding, dilations, groups, precision, accumulate, *, chunks
-):
-    """:func:`_col2im` over ``chunks`` equal chunks of each group's output channels."""
-    settings = (out_sizes, strides, padding, dilations, groups, precision, accumulate)
-    if chunks == 1:
-        return _col2im(dy, w, *settings)
+def _col2im_columns(dy, w, groups, precision, accumulate):
+    """``z[b, i, t, c] = sum_o dy[b, i, o] w[t, c, o]`` as ``(N, *M, T * C_in)``, in ``accumulate``.
+
+    ``w`` is ``(*k, C_in / g, C_out)`` or, with its taps reordered, ``(T, C_in / g, C_out)``.
+    """
     rank = dy.ndim - 2
-    *ks, cin_g, cout = w.shape
-    # (c, *k, cin_g / c, cout): chunk j holds channels j * cin_g / c ... of every group
-    ws = jnp.moveaxis(w.reshape(*ks, chunks, cin_g // chunks, cout), rank, 0)
-    ys = lax.map(lambda wc: _col2im(dy, wc, *settings), ws)  # (c, N, *n, g * cin_g / c)
-    ys = ys.reshape(*ys.shape[:-1], groups, cin_g // chunks)
-    ys = jnp.moveaxis(ys, 0, -2)  # (N, *n, g, c, cin_g / c)
-    return ys.reshape(*ys.shape[:-3], groups * cin_g)
-
-
-COL2IM_CHUNK_BYTES = 8 * 2**20
-"""Largest column matrix :func:`transpose_col2im` builds at once (bytes). XLA:CPU allocates an
-executable's temporaries as one block per call, and a training step through col2im holds the
-columns' cotangent twice (both gradient matmuls read it, one of them transposed); with blocks
-above glibc's 32 MiB mmap threshold every call pays fresh-page faults (the benchmark's unet2d
-step: 36 MiB and 38-45 ms unchunked, 31 MiB and 25-31 ms chunked)."""
-
-
-def _col2im(dy, w, out_sizes, strides, padding, dilations, groups, precision, accumulate):
-    """:func:`transpose_col2im` for one set of output channels, in the ``accumulate`` dtype."""
-    rank = dy.ndim - 2
-    *ks, cin_g, cout = w.shape
-    taps, cin, og = math.prod(ks), cin_g * groups, cout // groups
+    cin_g, cout = w.shape[-2:]
+    taps, cin, og = math.prod(w.shape[:-2]), cin_g * groups, cout // groups
     # (N, *M, g, og) x (T, cin_g, g, og) -> (g, N, *M, T, cin_g)
     z = lax.dot_general(
         dy.reshape(*dy.shape[:-1], groups, og),
@@ -552,11 +591,18 @@ def _col2im(dy, w, out_sizes, strides, padding, dilations, groups, precision, ac
         preferred_element_type=accumulate,
     )
     z = jnp.moveaxis(z, 0, -2)
-    z = z.reshape(*z.shape[: rank + 1], taps * cin)
+    return z.reshape(*z.shape[: rank + 1], taps * cin)
+
+
+def _col2im_taps(z, ks, out_sizes, strides, padding, dilations):
+    """col2im of the columns ``z`` (taps in row-major order), tap by tap."""
+    rank = z.ndim - 2
+    taps = math.prod(ks)
+    cin = z.shape[-1] // taps
     columns = dict(
         zip(itertools.product(*map(range, ks)), lax.split(z, (cin,) * taps, axis=rank + 1))
     )
-    ms = dy.shape[1:-1]
+    ms = z.shape[1:-1]
     plan = [_shapes.col2im_phases(*a) for a in zip(ms, ks, strides, dilations)]
     qs = [q for q, _ in plan]
     zero = jnp.zeros((), z.dtype)
@@ -581,8 +627,45 @@ def _col2im(dy, w, out_sizes, strides, padding, dilations, groups, precision, ac
         return jnp.stack([interleave((*rs, r)) for r in range(strides[i])], axis=2 + i)
 
     y = interleave(()).reshape(z.shape[0], *(q * s for q, s in zip(qs, strides)), cin)
+    return _col2im_crop(y, qs, out_sizes, strides, padding)
+
+
+def _col2im_phase_major(z, ks, tap_groups, out_sizes, strides, padding):
+    """col2im of columns in :func:`jconv._shapes.col2im_phase_groups` order (dilation 1).
+
+    Group ``(sh, L)`` is a block ``(N, *m, *L, C)``: padded by ``sh`` rows (and to ``s``
+    phases) it is added onto the phase grid ``(N, *Q, *s, C)``, which one transpose
+    interleaves into ``(N, Q1 * s1, .., C)``.
+    """
+    rank = z.ndim - 2
+    batch, *ms = z.shape[:-1]
+    cin = z.shape[-1] // math.prod(ks)
+    qs = [m + -(-k // s) - 1 for m, k, s in zip(ms, ks, strides)]
+    sizes = [math.prod(lengths) * cin for _, lengths in tap_groups]
+    if len(set(sizes)) == 1:  # equal blocks: split a new axis (XLA fuses this one better)
+        blocks = lax.split(z.reshape(batch, *ms, len(sizes), sizes[0]), (1,) * len(sizes), rank + 1)
+    else:
+        blocks = lax.split(z, sizes, axis=rank + 1)
+    zero = jnp.zeros((), z.dtype)
+    total = None
+    for (shifts, lengths), block in zip(tap_groups, blocks):
+        config = [(0, 0, 0)]
+        config += [(sh, q - m - sh, 0) for sh, q, m in zip(shifts, qs, ms)]
+        config += [(0, s - n, 0) for n, s in zip(lengths, strides)]
+        config.append((0, 0, 0))
+        term = lax.pad(block.reshape(batch, *ms, *lengths, cin), zero, config)
+        total = term if total is None else total + term
+    # (N, *Q, *s, C) -> (N, Q1, s1, Q2, s2, .., C)
+    perm = (0, *itertools.chain.from_iterable((1 + i, 1 + rank + i) for i in range(rank)))
+    y = jnp.transpose(total, (*perm, 1 + 2 * rank))
+    y = y.reshape(batch, *(q * s for q, s in zip(qs, strides)), cin)
+    return _col2im_crop(y, qs, out_sizes, strides, padding)
+
+
+def _col2im_crop(y, qs, out_sizes, strides, padding):
+    """Rows ``lo .. lo + n - 1`` of the full transposed conv ``y`` (zero-extended past it)."""
     crop = [(-lo, lo + n - q * s, 0) for (lo, _), n, q, s in zip(padding, out_sizes, qs, strides)]
-    return lax.pad(y, zero, [(0, 0, 0), *crop, (0, 0, 0)])
+    return lax.pad(y, jnp.zeros((), y.dtype), [(0, 0, 0), *crop, (0, 0, 0)])
 
 
 def filter_grad_patches(

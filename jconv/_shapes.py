@@ -14,6 +14,7 @@ spaced ``s`` apart, so ``m = (n + lo + hi - k_eff) // s + 1``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 Pair = tuple[int, int]
@@ -182,21 +183,63 @@ def col2im_phases(m: int, k: int, s: int, d: int) -> tuple[int, tuple[tuple[Pair
     return -(-full // s), phases
 
 
-def col2im_chunks(column_bytes: int, channels: int, budget: int) -> int:
-    """Into how many equal channel chunks col2im splits a column matrix of ``column_bytes``.
+def col2im_phase_groups(
+    kernel_sizes: Sequence[int], strides: Sequence[int]
+) -> tuple[tuple[tuple[tuple[int, ...], tuple[int, ...]], ...], tuple[int, ...]]:
+    """The taps of a dilation-1 kernel grouped by shift, for the phase-major col2im.
 
-    The smallest divisor ``c`` of ``channels`` with ``column_bytes / c <= budget`` (all
-    ``channels`` if none is small enough).
+    Tap ``t = sh * s + r`` lands on phase ``r`` shifted by ``sh`` rows (see
+    :func:`col2im_phases`); with dilation 1 the phases a shift reaches are ``0 .. L - 1`` with
+    ``L = min(s, k - sh * s)``. For every combination of shifts (one per dim, row-major) this
+    returns the shifts and the ``L``s, and, as flat row-major tap indices, the order that lists
+    each group's taps together (its phases row-major): the columns of each group are then one
+    block that lands, shifted, on a corner of the ``(Q, s)`` phase grid.
 
-    >>> col2im_chunks(18 * 2**20, 64, 8 * 2**20)   # 2 chunks would be 9 MiB each
-    4
-    >>> col2im_chunks(8 * 2**20, 64, 8 * 2**20), col2im_chunks(10**9, 6, 1)
-    (1, 6)
+    >>> col2im_phase_groups((3,), (2,))       # taps 0, 1 unshifted; tap 2 shifted, phase 0
+    ((((0,), (2,)), ((1,), (1,))), (0, 1, 2))
+    >>> col2im_phase_groups((4,), (2,))       # k = 2 s: two full groups
+    ((((0,), (2,)), ((1,), (2,))), (0, 1, 2, 3))
+    >>> col2im_phase_groups((3, 3), (2, 2))[1]   # 2 x 2, 2 x 1, 1 x 2, 1 x 1 taps
+    (0, 1, 3, 4, 2, 5, 6, 7, 8)
     """
+    per_dim = [
+        [(sh, min(s, k - sh * s)) for sh in range(-(-k // s))]
+        for k, s in zip(kernel_sizes, strides)
+    ]
+    groups, order = [], []
+    for combo in itertools.product(*per_dim):
+        shifts = tuple(sh for sh, _ in combo)
+        lengths = tuple(n for _, n in combo)
+        groups.append((shifts, lengths))
+        for rs in itertools.product(*map(range, lengths)):
+            flat = 0
+            for sh, r, k, s in zip(shifts, rs, kernel_sizes, strides):
+                flat = flat * k + sh * s + r
+            order.append(flat)
+    return tuple(groups), tuple(order)
+
+
+def col2im_chunks(column_bytes: int, batch: int, channels: int, budget: int) -> tuple[int, int]:
+    """Into how many batch and channel chunks col2im splits a column matrix of ``column_bytes``.
+
+    The smallest divisor ``c`` of ``batch`` with ``column_bytes / c <= budget`` gives
+    ``(c, 1)``; when even single examples are too large, the smallest such divisor of
+    ``channels`` gives ``(1, c)`` (all ``channels`` if none is small enough).
+
+    >>> col2im_chunks(18 * 2**20, 8, 64, 8 * 2**20)   # 2 chunks would be 9 MiB each
+    (4, 1)
+    >>> col2im_chunks(18 * 2**20, 1, 64, 8 * 2**20), col2im_chunks(10**9, 1, 6, 1)
+    ((1, 4), (1, 6))
+    >>> col2im_chunks(8 * 2**20, 8, 64, 8 * 2**20)
+    (1, 1)
+    """
+    for c in range(1, batch + 1):
+        if batch % c == 0 and column_bytes <= budget * c:
+            return c, 1
     for c in range(1, channels + 1):
         if channels % c == 0 and column_bytes <= budget * c:
-            return c
-    return channels
+            return 1, c
+    return 1, channels
 
 
 def group_like_dims(

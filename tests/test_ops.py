@@ -1,6 +1,7 @@
 """Every op and every derivation against the NumPy loop reference and against each other."""
 
 import itertools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -124,11 +125,12 @@ def test_identities(case, x64):
 CHUNKED = [c for c in CASES if c[6] // c[8] > 1 and max(c[3]) > 1]  # >= 2 channels per group
 
 
+@pytest.mark.parametrize("chunking", ["batch", "channels"])
 @pytest.mark.parametrize("case", CHUNKED, ids=_id)
-def test_col2im_in_channel_chunks_equals_dilate(case, x64, monkeypatch):
-    """ "col2im" computes its tangents (and so its gradients) in channel chunks when the column
-    matrix is large; force one chunk per channel and compare value, both gradients, a jvp and a
-    vmap with "dilate", exactly."""
+def test_col2im_in_chunks_equals_dilate(case, chunking, x64, monkeypatch):
+    """ "col2im" computes its tangents (and so its gradients) in batch or channel chunks when
+    the column matrix is large; force one chunk per example, or per channel, and compare value,
+    both gradients, a jvp and a vmap with "dilate", exactly."""
     rank, n, k, s, d, p, cin, cout, g = case
     x, w = _forward_data(case, jnp.float64)
     m = jconv.conv_output_shape(n, k, s, p, d)
@@ -155,12 +157,16 @@ def test_col2im_in_channel_chunks_equals_dilate(case, x64, monkeypatch):
         )(dy, w)
 
     want = results("dilate")
-    monkeypatch.setattr(jconv._methods, "COL2IM_CHUNK_BYTES", 1)
+    column_bytes = dy.shape[0] * math.prod(m) * math.prod(k) * cin * 8
+    budget = column_bytes // 2 if chunking == "batch" else 1
+    expected = (2, 1) if chunking == "batch" else (1, cin // g)
+    assert jconv._shapes.col2im_chunks(column_bytes, 2, cin // g, budget) == expected
+    assert cin // g > 1
+    monkeypatch.setattr(jconv._methods, "COL2IM_CHUNK_BYTES", budget)
     got = results("col2im")
     np.testing.assert_array_equal(
         want[0], jconv.conv_transpose(dy, w, x.shape, s, p, dilations=d, method="dilate")
     )
-    assert jconv._shapes.col2im_chunks(10**6, cin // g, 1) == cin // g > 1
     for name, a, b in zip(("value", "d/d dy", "d/d w", "jvp", "vmap"), got, want):
         np.testing.assert_array_equal(a, b, err_msg=name)
 
