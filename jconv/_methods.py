@@ -319,13 +319,20 @@ def _phase_conv(dy, w, pads, groups, precision, preferred_element_type):
     )
 
 
+def _tangent_pairs(primals, tangents):
+    """The terms ``(da, b)``, ``(a, db)`` of a bilinear op's tangent, less symbolic zeros."""
+    (a, b), (da, db) = primals, tangents
+    return [
+        (x, y)
+        for x, y in ((da, b), (a, db))
+        if not (isinstance(x, SymbolicZero) or isinstance(y, SymbolicZero))
+    ]
+
+
 def _bilinear_tangent(f, primals, tangents, out):
     """``f(da, b) + f(a, db)`` for a bilinear ``f``, skipping symbolic-zero tangents."""
-    (a, b), (da, db) = primals, tangents
     tangent = None
-    for x, y in ((da, b), (a, db)):
-        if isinstance(x, SymbolicZero) or isinstance(y, SymbolicZero):
-            continue
+    for x, y in _tangent_pairs(primals, tangents):
         term = f(x, y)
         tangent = term if tangent is None else tangent + term
     return jnp.zeros(out.shape, out.dtype) if tangent is None else tangent
@@ -528,16 +535,12 @@ def _col2im_op(dy, w, settings):
 
 def _col2im_op_jvp(settings, primals, tangents):
     geometry, groups, precision, accumulate, chunks = settings
-    (dy, w), (ddy, dw) = primals, tangents
+    dy, w = primals
     ks = w.shape[:-2]
     # the primal tap by tap too: within a training step it is as fast and XLA:CPU keeps the
     # step's temporaries smaller
     out = _col2im_taps(_col2im_columns(dy, w, groups, precision, accumulate), ks, *geometry)
-    pairs = [
-        (a, b)
-        for a, b in ((ddy, w), (dy, dw))
-        if not (isinstance(a, SymbolicZero) or isinstance(b, SymbolicZero))
-    ]
+    pairs = _tangent_pairs(primals, tangents)
     if not pairs:
         return out, jnp.zeros(out.shape, out.dtype)
 
