@@ -259,25 +259,42 @@ def filter_grad_conv(
     )
 
 
-def auto_transpose_method(backend: str, kernel_sizes, strides) -> str:
+def auto_transpose_method(backend: str, kernel_sizes, strides, in_sizes) -> str:
     """The derivation ``method="auto"`` uses for a transposed conv / input gradient.
 
-    CPU: ``"col2im"`` for upsampling convs (some stride > 1) whose column matrix stays within
-    8x the output (``prod(k) <= 8 * prod(s)``), else ``"phase"``. XLA's CPU lowering of
-    ``lhs_dilation`` convs multiplies every inserted zero (3-D: a generic loop, ~100x slower),
-    and JAX's gradients of XLA convs use image-sized-window convs that run 10-100x slower than a
-    matmul. ``"col2im"`` runs the forward and both gradients as matmuls; against ``"phase"``
-    on ``python -m jconv bench``'s workloads and seven other shapes (1-D to 3-D, k = 2..8,
-    s = 1..4) it had the faster forward on every strided one and the faster training step on
-    all but one (1-D k=4 s=2: 3.1 vs 2.7 ms). At stride 1 its column matrix is ``prod(k)``
-    times the output and ``"phase"`` (an ordinary XLA conv) trains as fast or faster. GPU/TPU:
-    ``"dilate"``, XLA's native lowering (cuDNN's and the TPU's), not measured here.
+    ``in_sizes`` are the transposed conv's input (the output gradient's) spatial sizes ``m``.
 
-    >>> auto_transpose_method("cpu", (4, 4), (2, 2)), auto_transpose_method("cpu", (3, 3), (1, 1))
-    ('col2im', 'phase')
+    CPU: ``"col2im"`` for upsampling convs (some stride > 1) whose column matrix stays within
+    8x the output (``prod(k) <= 8 * prod(s)``), else ``"phase"``; except 3-D convs whose kernel
+    is a multiple ``k = U * s`` of the stride, ``U >= 2``, at spatial sizes where the phase
+    grid ``Q = m + U - 1`` wastes little (``prod(Q / m) <= 1.3``: ``m >= 12`` for ``U = 2``):
+    those take ``"phase"``. XLA's CPU lowering of ``lhs_dilation`` convs multiplies every
+    inserted zero (3-D: a generic loop, ~100x slower), and JAX's gradients of XLA convs use
+    image-sized-window convs that run 10-100x slower than a matmul. ``"col2im"`` runs the
+    forward and both gradients as matmuls; against ``"phase"`` on ``python -m jconv bench``'s
+    workloads and seven other shapes (1-D to 3-D, k = 2..8, s = 1..4) it had the faster forward
+    on every strided one and the faster training step on all but one (1-D k=4 s=2: 3.1 vs
+    2.7 ms). In 3-D its column matrix holds ``prod(k)`` narrow blocks of ``C_out`` columns, and
+    at larger sizes the phase form (a matmul over ``prod(U)`` gathered input taps whose output
+    is the ``prod(s)`` phases, then one depth-to-space) was 1.3-3.7x faster per training step
+    (k=4 s=2: m=12, 16 and 32); at m = 4..8 its ``Q / m`` waste made it 0.5-0.9x. At stride 1
+    ``"col2im"``'s columns are ``prod(k)`` times the output and ``"phase"`` (an ordinary XLA
+    conv) trains as fast or faster. GPU/TPU: ``"dilate"``, XLA's native lowering (cuDNN's and
+    the TPU's), not measured here.
+
+    >>> auto_transpose_method("cpu", (4, 4), (2, 2), (16, 16))
+    'col2im'
+    >>> auto_transpose_method("cpu", (3, 3), (1, 1), (16, 16))
+    'phase'
+    >>> [auto_transpose_method("cpu", (4, 4, 4), (2, 2, 2), (m,) * 3) for m in (8, 12)]
+    ['col2im', 'phase']
     """
     if backend != "cpu":
         return "dilate"
+    if len(kernel_sizes) >= 3 and all(k % s == 0 and k > s for k, s in zip(kernel_sizes, strides)):
+        waste = math.prod((m + k // s - 1) / m for m, k, s in zip(in_sizes, kernel_sizes, strides))
+        if waste <= 1.3:
+            return "phase"
     upsampling = any(s > 1 for s in strides)
     return "col2im" if upsampling and math.prod(kernel_sizes) <= 8 * math.prod(strides) else "phase"
 
@@ -492,9 +509,10 @@ def transpose_col2im(
     columns are split with ``lax.split``, whose transpose is one concatenate). Both tangent
     terms share one column matrix, so a gradient gathers the taps once. The column matrix is
     ``prod(k) / prod(s)`` times the output's size; where it would exceed
-    :data:`COL2IM_CHUNK_BYTES`, the tangent runs in chunks of the batch (or, for too few
-    examples, of the output channels) one after the other (``lax.map``,
-    :func:`jconv._shapes.col2im_chunks`), so a training step's temporaries stay bounded.
+    :data:`COL2IM_CHUNK_BYTES`, the values and the tangent run in chunks of the batch (or, for
+    too few examples, of the output channels) one after the other (``lax.map``,
+    :func:`jconv._shapes.col2im_chunks`), so the temporaries of a forward pass and of a training
+    step stay bounded.
     """
     *ks, cin_g, cout = w.shape
     out_dtype = preferred_element_type or dy.dtype
@@ -510,16 +528,23 @@ def transpose_col2im(
 
 
 COL2IM_CHUNK_BYTES = 8 * 2**20
-"""Largest column matrix a gradient through :func:`transpose_col2im` builds at once (bytes).
-XLA:CPU allocates an executable's temporaries as one block per call, and a training step
-through col2im holds the columns' cotangent twice (both gradient matmuls read it, one of them
-transposed); with blocks above glibc's 32 MiB mmap threshold every call pays fresh-page faults
-(the benchmark's unet2d step: 36 MiB and 38-45 ms unchunked, 31 MiB and 25-31 ms chunked)."""
+"""Largest column matrix :func:`transpose_col2im` builds at once (bytes), for its values and
+its gradients. XLA:CPU allocates an executable's temporaries as one block per call, and a
+training step through col2im holds the columns' cotangent twice (both gradient matmuls read it,
+one of them transposed); with blocks above glibc's 32 MiB mmap threshold every call pays
+fresh-page faults (the benchmark's unet2d step: 36 MiB and 38-45 ms unchunked, 31 MiB and
+25-31 ms chunked; a 1-D k=16 s=8 forward with a 32 MiB column matrix, 8 x (256 x 128) ->
+(2048 x 64) at batch 32: 33 ms in one piece, 13 ms in 4 chunks)."""
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _col2im_op(dy, w, settings):
     """The values: phase-major with dilation 1 (fastest), else tap by tap."""
+    return _col2im_in_chunks(_col2im_values, [(dy, w)], settings)
+
+
+def _col2im_values(pairs, settings):
+    ((dy, w),) = pairs
     (out_sizes, strides, padding, dilations), groups, precision, accumulate, _ = settings
     if any(d != 1 for d in dilations):
         z = _col2im_columns(dy, w, groups, precision, accumulate)
@@ -533,45 +558,51 @@ def _col2im_op(dy, w, settings):
     return _col2im_phase_major(z, ks, tap_groups, out_sizes, strides, padding)
 
 
-def _col2im_op_jvp(settings, primals, tangents):
-    geometry, groups, precision, accumulate, chunks = settings
-    dy, w = primals
-    ks = w.shape[:-2]
-    # the primal tap by tap too: within a training step it is as fast and XLA:CPU keeps the
-    # step's temporaries smaller
-    out = _col2im_taps(_col2im_columns(dy, w, groups, precision, accumulate), ks, *geometry)
-    pairs = _tangent_pairs(primals, tangents)
-    if not pairs:
-        return out, jnp.zeros(out.shape, out.dtype)
+def _col2im_tap_sum(pairs, settings):
+    """col2im of the summed columns of every ``(a, b)`` pair, tap by tap."""
+    geometry, groups, precision, accumulate, _ = settings
+    (a, b), *rest = pairs
+    z = _col2im_columns(a, b, groups, precision, accumulate)
+    for a, b in rest:
+        z = z + _col2im_columns(a, b, groups, precision, accumulate)
+    return _col2im_taps(z, b.shape[:-2], *geometry)
 
-    def tangent(pairs):
-        (a, b), *rest = pairs
-        z = _col2im_columns(a, b, groups, precision, accumulate)
-        for a, b in rest:
-            z = z + _col2im_columns(a, b, groups, precision, accumulate)
-        return _col2im_taps(z, ks, *geometry)
 
+def _col2im_in_chunks(f, pairs, settings):
+    """``f(pairs, settings)``, run in the batch or channel chunks of ``settings``."""
+    groups, chunks = settings[1], settings[4]
     batch_chunks, channel_chunks = chunks
+    a0, b0 = pairs[0]
     if batch_chunks > 1:  # lax.map over (chunk, N / chunk, ...): dx and dw share the chunk
-        n, c = dy.shape[0], batch_chunks
+        n, c = a0.shape[0], batch_chunks
         ys = lax.map(
-            lambda xs: tangent([(a, b) for a, (_, b) in zip(xs, pairs)]),
+            lambda xs: f([(a, b) for a, (_, b) in zip(xs, pairs)], settings),
             [a.reshape(c, n // c, *a.shape[1:]) for a, _ in pairs],
         )
-        return out, ys.reshape(out.shape)
+        return ys.reshape(ys.shape[0] * ys.shape[1], *ys.shape[2:])
     if channel_chunks > 1:  # lax.map over chunks of every group's output channels
-        rank = dy.ndim - 2
-        *_, cin_g, cout = w.shape
+        rank = a0.ndim - 2
+        *ks, cin_g, cout = b0.shape
         c = channel_chunks
         split = lambda b: jnp.moveaxis(b.reshape(*ks, c, cin_g // c, cout), rank, 0)  # noqa: E731
         ys = lax.map(
-            lambda bs: tangent([(a, b) for (a, _), b in zip(pairs, bs)]),
+            lambda bs: f([(a, b) for (a, _), b in zip(pairs, bs)], settings),
             [split(b) for _, b in pairs],
         )  # (c, N, *n, g * cin_g / c)
         ys = ys.reshape(*ys.shape[:-1], groups, cin_g // c)
         ys = jnp.moveaxis(ys, 0, -2)  # (N, *n, g, c, cin_g / c)
-        return out, ys.reshape(out.shape)
-    return out, tangent(pairs)
+        return ys.reshape(*ys.shape[:-3], -1)
+    return f(pairs, settings)
+
+
+def _col2im_op_jvp(settings, primals, tangents):
+    # the primal tap by tap too: within a training step it is as fast and XLA:CPU keeps the
+    # step's temporaries smaller
+    out = _col2im_in_chunks(_col2im_tap_sum, [primals], settings)
+    pairs = _tangent_pairs(primals, tangents)
+    if not pairs:
+        return out, jnp.zeros(out.shape, out.dtype)
+    return out, _col2im_in_chunks(_col2im_tap_sum, pairs, settings)
 
 
 _col2im_op.defjvp(_col2im_op_jvp, symbolic_zeros=True)

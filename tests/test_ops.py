@@ -128,9 +128,9 @@ CHUNKED = [c for c in CASES if c[6] // c[8] > 1 and max(c[3]) > 1]  # >= 2 chann
 @pytest.mark.parametrize("chunking", ["batch", "channels"])
 @pytest.mark.parametrize("case", CHUNKED, ids=_id)
 def test_col2im_in_chunks_equals_dilate(case, chunking, x64, monkeypatch):
-    """ "col2im" computes its tangents (and so its gradients) in batch or channel chunks when
-    the column matrix is large; force one chunk per example, or per channel, and compare value,
-    both gradients, a jvp and a vmap with "dilate", exactly."""
+    """ "col2im" computes its values and tangents (and so its gradients) in batch or channel
+    chunks when the column matrix is large; force one chunk per example, or per channel, and
+    compare value, both gradients, a jvp and a vmap with "dilate", exactly."""
     rank, n, k, s, d, p, cin, cout, g = case
     x, w = _forward_data(case, jnp.float64)
     m = jconv.conv_output_shape(n, k, s, p, d)
