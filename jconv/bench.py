@@ -1,6 +1,7 @@
 """Benchmark jconv's transposed convolutions against ``jax.lax``, PyTorch and TensorFlow.
 
-Five decoder-style workloads (:data:`WORKLOADS`, a quarter-size set in :data:`SMALL_WORKLOADS`),
+Five decoder-style workloads (:data:`WORKLOADS`, a quarter-size set in :data:`SMALL_WORKLOADS`,
+the same kinds at other sizes in :data:`OTHER_WORKLOADS`),
 each timed as a forward transposed conv and as a training step: the value and the gradients
 with respect to the input *and* the kernel of ``sum(conv_transpose(x, w) ** 2)``, the same loss
 in every framework. Implementations (:data:`FRAMEWORKS`):
@@ -201,6 +202,43 @@ SMALL_WORKLOADS: dict[str, Workload] = {
 }
 """About a quarter of each workload's FLOPs (a quarter of the batch; vol3d: half the batch and
 half the input channels), for quick runs and notebooks."""
+
+
+def _other(name: str, batch: int, m: int, c_in: int, c_out: int) -> Workload:
+    base = WORKLOADS[name.split("-")[0]]
+    s = base.strides[0]
+    return dataclasses.replace(
+        base,
+        name=name,
+        batch=batch,
+        in_sizes=(m,) * base.rank,
+        in_channels=c_in,
+        out_sizes=(m * s,) * base.rank,
+        out_channels=c_out,
+    )
+
+
+OTHER_WORKLOADS: dict[str, Workload] = {w.name: w for w in (
+    _other("gan2d-hr", 4, 64, 64, 32),
+    _other("gan2d-deep", 16, 8, 512, 256),
+    _other("unet2d-hr", 4, 128, 32, 16),
+    _other("unet2d-mid", 8, 64, 64, 32),
+    _other("patch2d-b32", 32, 16, 256, 64),
+    _other("audio1d-long", 8, 1024, 64, 32),
+    _other("audio1d-b32", 32, 256, 128, 64),
+    _other("vol3d-16", 2, 16, 32, 16),
+    _other("vol3d-12", 2, 12, 64, 32),
+    _other("vol3d-deep", 4, 4, 256, 128),
+)}  # fmt: skip
+"""The same five kinds (kernel, stride, padding) at other batches, resolutions and channel
+counts, none of which the defaults of ``method="auto"`` were tuned on except that the 3-D
+rule's threshold was set from k=4 s=2 runs at m = 4..32 (``python -m jconv bench --other``)."""
+
+
+def _table(fn: str, small: bool, other: bool) -> dict[str, Workload]:
+    if small and other:
+        raise ValueError(f"{fn}: small=True and other=True: choose one set of workloads")
+    return SMALL_WORKLOADS if small else OTHER_WORKLOADS if other else WORKLOADS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -711,6 +749,7 @@ def benchmark(
     frameworks: Sequence[str] | str | None = None,
     *,
     small: bool = False,
+    other: bool = False,
     repeats: int | None = None,
     rounds: int = 1,
     check: bool = True,
@@ -725,6 +764,7 @@ def benchmark(
         installed. ``jconv`` is added when missing: the ratios are against it. A requested
         framework that is not installed is skipped and listed in ``"skipped"``.
       small: use :data:`SMALL_WORKLOADS`.
+      other: use :data:`OTHER_WORKLOADS` (not with ``small``).
       repeats: minimum timed runs per measurement; None: 5 forward, 3 step.
       rounds: run every worker this many times, in turn (jconv, lax, vjp, torch, tf, jconv,
         ...); each measurement is then the median of all its timed runs from every round, so a
@@ -739,12 +779,14 @@ def benchmark(
       relative errors and ``ok``), ``skipped`` and ``wall_s``.
 
     Raises:
-      ValueError: unknown workload or framework names, ``repeats < 1``.
+      ValueError: unknown workload or framework names, ``repeats < 1``, ``small`` and
+        ``other`` both set.
       RuntimeError: a worker subprocess failed (its stderr is in the message).
     """
     start = time.perf_counter()
     fn = "jconv.bench.benchmark"
-    names = _parse_list(fn, "workloads", workloads or tuple(WORKLOADS), tuple(WORKLOADS))
+    table = _table(fn, small, other)
+    names = _parse_list(fn, "workloads", workloads or tuple(table), tuple(table))
     if frameworks is None:
         frameworks = FRAMEWORKS
     frameworks = _parse_list(fn, "frameworks", frameworks, FRAMEWORKS)
@@ -757,7 +799,6 @@ def benchmark(
         f for f in frameworks if f in modules and importlib.util.find_spec(modules[f]) is None
     ]
     impls = [f for f in FRAMEWORKS if f == "jconv" or (f in frameworks and f not in skipped)]
-    table = SMALL_WORKLOADS if small else WORKLOADS
     chosen = [table[n] for n in names]
     checks_on = [w.check_case() for w in chosen]
     reps = (repeats, repeats) if repeats else (5, 3)
@@ -799,6 +840,7 @@ def benchmark(
         "machine": _machine(runs[0]),
         "settings": {
             "small": small,
+            "other": other,
             "repeats": {"forward": reps[0], "step": reps[1]},
             "rounds": rounds,
             "workloads": list(names),
@@ -830,6 +872,7 @@ def run(
     frameworks: Sequence[str] | str | None = ("jconv", "lax"),
     *,
     small: bool = False,
+    other: bool = False,
     repeats: int | None = None,
     verbose: bool = False,
 ) -> list[dict]:
@@ -842,6 +885,7 @@ def run(
       workloads: names from :data:`WORKLOADS`; all when None.
       frameworks: from :data:`FRAMEWORKS`; None for every installed one.
       small: the quarter-size :data:`SMALL_WORKLOADS`.
+      other: :data:`OTHER_WORKLOADS`, the five kinds at other sizes.
       repeats: minimum runs per measurement (None: 5 forward, 3 step).
       verbose: stream progress to stderr.
 
@@ -858,12 +902,22 @@ def run(
       [('patch2d', 'forward', 'jconv'), ('patch2d', 'forward', 'lax'), ('patch2d', 'step', 'jconv')]
     """
     return benchmark(
-        workloads, frameworks, small=small, repeats=repeats, check=False, verbose=verbose
+        workloads,
+        frameworks,
+        small=small,
+        other=other,
+        repeats=repeats,
+        check=False,
+        verbose=verbose,
     )["rows"]
 
 
 # ---------------------------------------------------------------------------------------------
 # the report
+
+
+def _sizes_name(settings: dict) -> str:
+    return "small" if settings["small"] else "other" if settings.get("other") else "default"
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -904,7 +958,7 @@ def format_report(result: dict) -> str:
             for m in result["matmul"].get("rounds", [result["matmul"]])
         )
         + ", medians",
-        f"settings: {'small' if result['settings']['small'] else 'default'} sizes, repeats "
+        f"settings: {_sizes_name(result['settings'])} sizes, repeats "
         f"{result['settings']['repeats']['forward']} forward / "
         f"{result['settings']['repeats']['step']} step (median; more runs when fast), "
         f"{result['settings'].get('rounds', 1)} round(s) pooled, wall {result['wall_s']:.0f} s",
@@ -1016,8 +1070,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m jconv bench")
     parser.add_argument(
         "--workloads",
         metavar="A,B",
-        default=",".join(WORKLOADS),
-        help=f"comma-separated subset of {','.join(WORKLOADS)}",
+        default=None,
+        help=f"comma-separated subset of {','.join(WORKLOADS)} (or of the --small/--other "
+        "set's names; default all)",
     )
     parser.add_argument(
         "--frameworks",
@@ -1033,7 +1088,14 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m jconv bench")
         metavar="N",
         help="run every implementation N times in turn and pool the runs (default 1)",
     )
-    parser.add_argument("--small", action="store_true", help="quarter-size workloads")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--small", action="store_true", help="quarter-size workloads")
+    sizes.add_argument(
+        "--other",
+        action="store_true",
+        help="the five kinds at other batches, resolutions and channel counts: "
+        + ", ".join(OTHER_WORKLOADS),
+    )
     parser.add_argument(
         "--no-check", action="store_true", help="skip the cross-implementation value check"
     )
@@ -1043,6 +1105,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m jconv bench")
             args.workloads,
             args.frameworks,
             small=args.small,
+            other=args.other,
             repeats=args.repeats,
             rounds=args.rounds,
             check=not args.no_check,

@@ -85,7 +85,15 @@ def test_help_mentions_bench():
     assert "python -m jconv bench" in " ".join(proc.stdout.split())
     proc = _run("bench", "--help")
     assert proc.returncode == 0
-    for option in ("--json", "--repeats", "--rounds", "--workloads", "--frameworks", "--small"):
+    for option in (
+        "--json",
+        "--repeats",
+        "--rounds",
+        "--workloads",
+        "--frameworks",
+        "--small",
+        "--other",
+    ):
         assert option in proc.stdout
 
 
@@ -96,3 +104,27 @@ def test_bench_rejects_unknown_names():
     proc = _run("bench", "--rounds", "0")
     assert proc.returncode == 2
     assert "rounds=0" in proc.stderr
+    proc = _run("bench", "--other", "--workloads", "gan2d")  # a name from the default set
+    assert proc.returncode == 2
+    assert "workloads=('gan2d',): unknown" in proc.stderr and "'gan2d-hr'" in proc.stderr
+    proc = _run("bench", "--small", "--other")
+    assert proc.returncode == 2 and "not allowed with" in proc.stderr
+
+
+def test_other_workloads_are_the_five_kinds_at_other_sizes():
+    import jconv.bench as bench
+
+    kinds = {name.split("-")[0] for name in bench.OTHER_WORKLOADS}
+    assert kinds == set(bench.WORKLOADS)
+    default_shapes = {w.input_shape for w in bench.WORKLOADS.values()}
+    for name, w in bench.OTHER_WORKLOADS.items():
+        base = bench.WORKLOADS[name.split("-")[0]]
+        assert (w.kernel, w.strides, w.padding) == (base.kernel, base.strides, base.padding)
+        assert w.input_shape not in default_shapes
+        assert w.out_sizes == tuple(m * s for m, s in zip(w.in_sizes, w.strides))
+    try:
+        bench.benchmark(small=True, other=True)
+    except ValueError as e:
+        assert "small=True and other=True" in str(e)
+    else:
+        raise AssertionError("small and other together must raise")
