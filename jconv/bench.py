@@ -819,8 +819,8 @@ def benchmark(
             first = {**spec, "check_dir": spec["check_dir"] if r == 0 else None}
             workers = {"jax": _spawn("jax", {**first, "impls": ["jconv"]}, verbose)}
             for impl in [i for i in impls if i in JAX_IMPLS and i != "jconv"]:
-                other = {**first, "impls": [impl], "torch_check": False, "matmul": False}
-                workers[impl] = _spawn("jax", other, verbose)
+                alone = {**first, "impls": [impl], "torch_check": False, "matmul": False}
+                workers[impl] = _spawn("jax", alone, verbose)
             for impl in ("torch", "tf"):
                 if impl in impls:
                     workers[impl] = _spawn(impl, {**first, "impls": [impl]}, verbose)

@@ -50,6 +50,8 @@ def test_bench_small_writes_json(tmp_path):
     assert {"platform", "cpu_count", "cpu_model", "date", "versions"} <= set(machine)
     assert {"jax", "jaxlib", "numpy", "python"} <= set(machine["versions"])
     assert result["settings"]["small"] and result["settings"]["frameworks"] == ["jconv", "lax"]
+    assert result["settings"]["other"] is False
+    assert "settings: small sizes" in proc.stdout
     assert result["settings"]["rounds"] == 2 and len(result["matmul"]["rounds"]) == 2
     assert result["matmul"]["gflops"] == max(m["gflops"] for m in result["matmul"]["rounds"]) > 0
     assert list(result["workloads"]) == ["patch2d"]
