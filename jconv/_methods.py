@@ -521,7 +521,10 @@ def transpose_col2im(
     accumulate = jnp.float32 if narrow else preferred_element_type
     itemsize = jnp.dtype(accumulate or dy.dtype).itemsize
     column_bytes = dy.shape[0] * math.prod(dy.shape[1:-1]) * math.prod(ks) * cin_g * groups
-    chunks = _shapes.col2im_chunks(column_bytes * itemsize, dy.shape[0], cin_g, COL2IM_CHUNK_BYTES)
+    rows = (dy.shape[1], out_sizes[0], ks[0], strides[0], dilations[0], padding[0][0])
+    chunks = _shapes.col2im_chunks(
+        column_bytes * itemsize, dy.shape[0], cin_g, COL2IM_CHUNK_BYTES, rows
+    )
     geometry = (out_sizes, strides, padding, dilations)
     settings = (geometry, groups, precision, accumulate, chunks)
     return _col2im_op(dy, w, settings).astype(out_dtype)
@@ -569,10 +572,37 @@ def _col2im_tap_sum(pairs, settings):
 
 
 def _col2im_in_chunks(f, pairs, settings):
-    """``f(pairs, settings)``, run in the batch or channel chunks of ``settings``."""
+    """``f(pairs, settings)``, run in the batch, row or channel chunks of ``settings``."""
     groups, chunks = settings[1], settings[4]
-    batch_chunks, channel_chunks = chunks
+    batch_chunks, row_chunks, channel_chunks = chunks
     a0, b0 = pairs[0]
+    if row_chunks is not None:  # every example in windows of rows (jconv._shapes.col2im_row_chunks)
+        count, rows, step, start, length, lo = row_chunks
+        (n, *out_sizes), strides, ((_, hi), *padding), dilations = settings[0]
+        inner = (((rows, *out_sizes), strides, ((lo, hi), *padding), dilations), *settings[1:4])
+        inner = (*inner, (1, None, 1))
+        before = max(0, -start)
+        after = max(0, start + (count - 1) * step + length - a0.shape[1])
+
+        def windows(a):
+            a = lax.pad(
+                a,
+                jnp.zeros((), a.dtype),
+                [(0, 0, 0), (before, after, 0)] + [(0, 0, 0)] * (a.ndim - 2),
+            )
+            first = start + before
+            parts = [
+                lax.slice_in_dim(a, first + c * step, first + c * step + length, axis=1)
+                for c in range(count)
+            ]
+            return jnp.stack(parts, axis=1).reshape(-1, 1, length, *a.shape[2:])
+
+        ys = lax.map(
+            lambda xs: f([(a, b) for a, (_, b) in zip(xs, pairs)], inner),
+            [windows(a) for a, _ in pairs],
+        )  # (N * count, 1, rows, ...)
+        ys = ys.reshape(a0.shape[0], count * rows, *ys.shape[3:])
+        return lax.slice_in_dim(ys, 0, n, axis=1)
     if batch_chunks > 1:  # lax.map over (chunk, N / chunk, ...): dx and dw share the chunk
         n, c = a0.shape[0], batch_chunks
         ys = lax.map(

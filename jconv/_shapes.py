@@ -219,27 +219,83 @@ def col2im_phase_groups(
     return tuple(groups), tuple(order)
 
 
-def col2im_chunks(column_bytes: int, batch: int, channels: int, budget: int) -> tuple[int, int]:
-    """Into how many batch and channel chunks col2im splits a column matrix of ``column_bytes``.
+def col2im_row_chunks(
+    m: int, n: int, k: int, s: int, d: int, lo: int, max_rows: int
+) -> tuple[int, int, int, int, int, int] | None:
+    """Output rows of a transposed conv in equal chunks, each from its own window of input rows.
+
+    Output row ``r`` is row ``j = lo + r`` of the full transposed conv, which input row ``i``
+    reaches through tap ``t`` when ``j = i * s + t * d``. A chunk of ``L = P * s`` output rows
+    starting at ``r0`` needs the input rows ``ceil((lo + r0 - k_eff + 1) / s) ..
+    floor((lo + r0 + L - 1) / s)``: ``H = P + h`` rows, where the halo ``h`` does not depend on
+    ``P``, and the next chunk's window starts ``P`` rows later. Within its window, a chunk is the
+    transposed conv with crop start ``lo_c = lo - a0 * s`` (the same for every chunk).
+
+    Returns ``(count, L, P, a0, H, lo_c)``: ``count`` chunks (``count * L >= n``, the rows past
+    ``n`` are cropped), each window ``H <= max_rows`` rows long, the first starting at input row
+    ``a0`` (rows outside ``0 .. m - 1`` are zeros); ``None`` if even ``P = 1`` needs more than
+    ``max_rows`` rows, or if one chunk would do.
+
+    >>> col2im_row_chunks(128, 256, 3, 2, 1, 0, 40)   # 4 chunks of 64 rows from 33 input rows
+    (4, 64, 32, -1, 33, 2)
+    >>> col2im_row_chunks(8, 16, 4, 2, 1, 1, 3)       # windows -1..1, 0..2, ...: 2 rows of 16
+    (8, 2, 1, -1, 3, 3)
+    >>> col2im_row_chunks(8, 16, 4, 2, 1, 1, 2) is None
+    True
+    """
+    k_eff = effective_kernel_size(k, d)
+    a0 = -((k_eff - 1 - lo) // s)  # ceil((lo - k_eff + 1) / s)
+    halo = (lo - 1) // s - a0 + 1
+    p_max = max_rows - halo
+    if p_max < 1:
+        return None
+    count = -(-n // (s * p_max))
+    if count < 2:
+        return None
+    p = -(-n // (s * count))
+    del m  # the windows past the input are zero-padded, whatever m is
+    return count, p * s, p, a0, p + halo, lo - a0 * s
+
+
+def col2im_chunks(
+    column_bytes: int,
+    batch: int,
+    channels: int,
+    budget: int,
+    rows: tuple[int, int, int, int, int, int] | None = None,
+) -> tuple[int, tuple[int, ...] | None, int]:
+    """Into how many batch, row and channel chunks col2im splits ``column_bytes`` of columns.
 
     The smallest divisor ``c`` of ``batch`` with ``column_bytes / c <= budget`` gives
-    ``(c, 1)``; when even single examples are too large, the smallest such divisor of
-    ``channels`` gives ``(1, c)`` (all ``channels`` if none is small enough).
+    ``(c, None, 1)``. When even single examples are too large, each example is split into
+    chunks of output rows along the first spatial dim (:func:`col2im_row_chunks` with the
+    ``rows = (m, n, k, s, d, lo)`` of that dim and as many input rows as the budget holds):
+    ``(batch, row_chunks, 1)``. Failing that, the smallest divisor ``c`` of ``channels`` that
+    fits gives ``(1, None, c)`` (all ``channels`` if none is small enough).
 
     >>> col2im_chunks(18 * 2**20, 8, 64, 8 * 2**20)   # 2 chunks would be 9 MiB each
-    (4, 1)
+    (4, None, 1)
+    >>> col2im_chunks(18 * 2**20, 1, 64, 8 * 2**20, (128, 256, 3, 2, 1, 0))
+    (1, (3, 86, 43, -1, 44, 2), 1)
     >>> col2im_chunks(18 * 2**20, 1, 64, 8 * 2**20), col2im_chunks(10**9, 1, 6, 1)
-    ((1, 4), (1, 6))
+    ((1, None, 4), (1, None, 6))
     >>> col2im_chunks(8 * 2**20, 8, 64, 8 * 2**20)
-    (1, 1)
+    (1, None, 1)
     """
-    for c in range(1, batch + 1):
+    if column_bytes <= budget:  # also empty batches and inputs
+        return 1, None, 1
+    for c in range(2, batch + 1):
         if batch % c == 0 and column_bytes <= budget * c:
-            return c, 1
+            return c, None, 1
+    if rows is not None:
+        m = rows[0]
+        row_chunks = col2im_row_chunks(*rows, budget // (column_bytes // (batch * m)))
+        if row_chunks is not None:
+            return batch, row_chunks, 1
     for c in range(1, channels + 1):
         if channels % c == 0 and column_bytes <= budget * c:
-            return 1, c
-    return 1, channels
+            return 1, None, c
+    return 1, None, channels
 
 
 def group_like_dims(

@@ -125,12 +125,20 @@ def test_identities(case, x64):
 CHUNKED = [c for c in CASES if c[6] // c[8] > 1 and max(c[3]) > 1]  # >= 2 channels per group
 
 
-@pytest.mark.parametrize("chunking", ["batch", "channels"])
-@pytest.mark.parametrize("case", CHUNKED, ids=_id)
+@pytest.mark.parametrize(
+    "case, chunking",
+    [
+        *((c, "batch") for c in CHUNKED),
+        *((c, "rows") for c in CASES),
+        *((c, "channels") for c in CHUNKED),
+    ],
+    ids=lambda v: v if isinstance(v, str) else _id(v),
+)
 def test_col2im_in_chunks_equals_dilate(case, chunking, x64, monkeypatch):
-    """ "col2im" computes its values and tangents (and so its gradients) in batch or channel
-    chunks when the column matrix is large; force one chunk per example, or per channel, and
-    compare value, both gradients, a jvp and a vmap with "dilate", exactly."""
+    """ "col2im" computes its values and tangents (and so its gradients) in batch, row or
+    channel chunks when the column matrix is large; force one chunk per example, windows of
+    single phase rows (the most, each with its halo of input rows), or one chunk per channel,
+    and compare value, both gradients, a jvp and a vmap with "dilate", exactly."""
     rank, n, k, s, d, p, cin, cout, g = case
     x, w = _forward_data(case, jnp.float64)
     m = jconv.conv_output_shape(n, k, s, p, d)
@@ -158,10 +166,21 @@ def test_col2im_in_chunks_equals_dilate(case, chunking, x64, monkeypatch):
 
     want = results("dilate")
     column_bytes = dy.shape[0] * math.prod(m) * math.prod(k) * cin * 8
-    budget = column_bytes // 2 if chunking == "batch" else 1
-    expected = (2, 1) if chunking == "batch" else (1, cin // g)
-    assert jconv._shapes.col2im_chunks(column_bytes, 2, cin // g, budget) == expected
-    assert cin // g > 1
+    rows = (m[0], n[0], k[0], s[0], d[0], pads[0][0])
+    if chunking == "batch":
+        budget, expected = column_bytes // 2, (2, None, 1)
+    elif chunking == "rows":
+        # the smallest windows, one phase row (s output rows) each, forced even where the
+        # examples are too short for the budget rule to choose them
+        windows = [jconv._shapes.col2im_row_chunks(*rows, h) for h in range(1, m[0] + k[0] + 2)]
+        row_chunks = next(w for w in windows if w is not None)
+        assert row_chunks[0] >= 2 and row_chunks[1] == s[0]
+        budget, expected = 1, (2, row_chunks, 1)
+        monkeypatch.setattr(jconv._shapes, "col2im_chunks", lambda *args: expected)
+    else:
+        budget, expected = 1, (1, None, cin // g)
+        assert cin // g > 1
+    assert jconv._shapes.col2im_chunks(column_bytes, 2, cin // g, budget, rows) == expected
     monkeypatch.setattr(jconv._methods, "COL2IM_CHUNK_BYTES", budget)
     got = results("col2im")
     np.testing.assert_array_equal(
