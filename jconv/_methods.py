@@ -646,6 +646,11 @@ def _col2im_columns(dy, w, groups, precision, accumulate):
     rank = dy.ndim - 2
     cin_g, cout = w.shape[-2:]
     taps, cin, og = math.prod(w.shape[:-2]), cin_g * groups, cout // groups
+    if groups == 1:  # dy as it is: inside lax.map a linearized dy is then the chunk itself
+        # (which JAX's scan forwards instead of stacking a copy as a residual)
+        w = w.reshape(taps * cin_g, cout)
+        dims = (((rank + 1,), (1,)), ((), ()))
+        return lax.dot_general(dy, w, dims, precision=precision, preferred_element_type=accumulate)
     # (N, *M, g, og) x (T, cin_g, g, og) -> (g, N, *M, T, cin_g)
     z = lax.dot_general(
         dy.reshape(*dy.shape[:-1], groups, og),
