@@ -87,6 +87,33 @@ def test_transpose_and_tight_padding_sizes(n, k, s, d, lo, hi):
     assert f_hi <= hi
 
 
+@given(
+    n=st.integers(1, 40),
+    k=st.integers(1, 6),
+    s=st.integers(1, 4),
+    d=st.integers(1, 3),
+    lo=st.integers(0, 6),
+    max_rows=st.integers(1, 12),
+)
+def test_col2im_row_chunks_cover_every_contribution(n, k, s, d, lo, max_rows):
+    """Every input row that reaches an output row (loop reference) is in that row's window."""
+    m = 50  # input rows 0 .. 49; rows the windows reach past them are zeros
+    chunks = _shapes.col2im_row_chunks(m, n, k, s, d, lo, max_rows)
+    if chunks is None:
+        return
+    count, rows, step, a0, length, lo_c = chunks
+    assert count >= 2 and rows == step * s and count * rows >= n and length <= max_rows
+    assert (count - 1) * rows < n  # no chunk is all past the output
+    for r in range(n):
+        c = r // rows
+        first = a0 + c * step  # the window's first input row; its row 0 is full row lo_c
+        assert lo_c + (r - c * rows) == lo + r - first * s
+        for i in range(m):
+            for t in range(k):
+                if i * s + t * d == lo + r:
+                    assert first <= i < first + length, (r, i, t)
+
+
 def test_xla_swap_hazard_matches_the_known_abort():
     # DEVELOPERS.md's case: (1, 2, 3, 2) input, (3, 2) kernel, lhs_dilation (1, 2), pad (2,1),(0,0)
     assert _shapes.xla_swap_hazard((2, 3), (3, 2), (1, 1), ((2, 1), (0, 0)), (1, 2), (1, 1)) == (1,)
