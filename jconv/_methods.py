@@ -582,8 +582,8 @@ def _col2im_in_chunks(f, pairs, settings):
     if row_chunks is not None:  # every example in windows of rows (jconv._shapes.col2im_row_chunks)
         count, rows, step, start, length, lo = row_chunks
         (n, *out_sizes), strides, ((_, hi), *padding), dilations = settings[0]
-        inner = (((rows, *out_sizes), strides, ((lo, hi), *padding), dilations), *settings[1:4])
-        inner = (*inner, (1, None, 1))
+        geometry = ((rows, *out_sizes), strides, ((lo, hi), *padding), dilations)
+        inner = (geometry, *settings[1:4], (1, None, 1))
         before = max(0, -start)
         after = max(0, start + (count - 1) * step + length - a0.shape[1])
 

@@ -220,7 +220,7 @@ def col2im_phase_groups(
 
 
 def col2im_row_chunks(
-    m: int, n: int, k: int, s: int, d: int, lo: int, max_rows: int
+    n: int, k: int, s: int, d: int, lo: int, max_rows: int
 ) -> tuple[int, int, int, int, int, int] | None:
     """Output rows of a transposed conv in equal chunks, each from its own window of input rows.
 
@@ -233,14 +233,14 @@ def col2im_row_chunks(
 
     Returns ``(count, L, P, a0, H, lo_c)``: ``count`` chunks (``count * L >= n``, the rows past
     ``n`` are cropped), each window ``H <= max_rows`` rows long, the first starting at input row
-    ``a0`` (rows outside ``0 .. m - 1`` are zeros); ``None`` if even ``P = 1`` needs more than
+    ``a0`` (rows outside the input are zeros); ``None`` if even ``P = 1`` needs more than
     ``max_rows`` rows, or if one chunk would do.
 
-    >>> col2im_row_chunks(128, 256, 3, 2, 1, 0, 40)   # 4 chunks of 64 rows from 33 input rows
+    >>> col2im_row_chunks(256, 3, 2, 1, 0, 40)   # 4 chunks of 64 rows from 33 input rows
     (4, 64, 32, -1, 33, 2)
-    >>> col2im_row_chunks(8, 16, 4, 2, 1, 1, 3)       # windows -1..1, 0..2, ...: 2 rows of 16
+    >>> col2im_row_chunks(16, 4, 2, 1, 1, 3)       # windows -1..1, 0..2, ...: 2 rows of 16
     (8, 2, 1, -1, 3, 3)
-    >>> col2im_row_chunks(8, 16, 4, 2, 1, 1, 2) is None
+    >>> col2im_row_chunks(16, 4, 2, 1, 1, 2) is None
     True
     """
     k_eff = effective_kernel_size(k, d)
@@ -253,7 +253,6 @@ def col2im_row_chunks(
     if count < 2:
         return None
     p = -(-n // (s * count))
-    del m  # the windows past the input are zero-padded, whatever m is
     return count, p * s, p, a0, p + halo, lo - a0 * s
 
 
@@ -268,8 +267,8 @@ def col2im_chunks(
 
     The smallest divisor ``c`` of ``batch`` with ``column_bytes / c <= budget`` gives
     ``(c, None, 1)``. When even single examples are too large, each example is split into
-    chunks of output rows along the first spatial dim (:func:`col2im_row_chunks` with the
-    ``rows = (m, n, k, s, d, lo)`` of that dim and as many input rows as the budget holds):
+    chunks of output rows along the first spatial dim (``rows = (m, n, k, s, d, lo)`` of that
+    dim; :func:`col2im_row_chunks` of ``n .. lo`` and as many input rows as the budget holds):
     ``(batch, row_chunks, 1)``. Failing that, the smallest divisor ``c`` of ``channels`` that
     fits gives ``(1, None, c)`` (all ``channels`` if none is small enough).
 
@@ -288,8 +287,8 @@ def col2im_chunks(
         if batch % c == 0 and column_bytes <= budget * c:
             return c, None, 1
     if rows is not None:
-        m = rows[0]
-        row_chunks = col2im_row_chunks(*rows, budget // (column_bytes // (batch * m)))
+        m, *geometry = rows
+        row_chunks = col2im_row_chunks(*geometry, budget // (column_bytes // (batch * m)))
         if row_chunks is not None:
             return batch, row_chunks, 1
     for c in range(1, channels + 1):

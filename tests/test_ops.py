@@ -172,7 +172,7 @@ def test_col2im_in_chunks_equals_dilate(case, chunking, x64, monkeypatch):
     elif chunking == "rows":
         # the smallest windows, one phase row (s output rows) each, forced even where the
         # examples are too short for the budget rule to choose them
-        windows = [jconv._shapes.col2im_row_chunks(*rows, h) for h in range(1, m[0] + k[0] + 2)]
+        windows = [jconv._shapes.col2im_row_chunks(*rows[1:], h) for h in range(1, m[0] + k[0] + 2)]
         row_chunks = next(w for w in windows if w is not None)
         assert row_chunks[0] >= 2 and row_chunks[1] == s[0]
         budget, expected = 1, (2, row_chunks, 1)

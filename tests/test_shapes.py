@@ -98,7 +98,7 @@ def test_transpose_and_tight_padding_sizes(n, k, s, d, lo, hi):
 def test_col2im_row_chunks_cover_every_contribution(n, k, s, d, lo, max_rows):
     """Every input row that reaches an output row (loop reference) is in that row's window."""
     m = 50  # input rows 0 .. 49; rows the windows reach past them are zeros
-    chunks = _shapes.col2im_row_chunks(m, n, k, s, d, lo, max_rows)
+    chunks = _shapes.col2im_row_chunks(n, k, s, d, lo, max_rows)
     if chunks is None:
         return
     count, rows, step, a0, length, lo_c = chunks
