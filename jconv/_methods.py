@@ -515,7 +515,10 @@ def transpose_col2im(
     is split into windows of output rows along the first spatial dim, each computed from its
     own rows of ``dy`` plus a halo (:func:`jconv._shapes.col2im_row_chunks`; the few-channel
     unet2d-hr workload, ``4 x (128 x 128 x 32) -> (256 x 256 x 16)``: forward 10.7 -> 8.1 ms,
-    step 52 -> 44 ms against slicing the output channels, which is the last resort).
+    step 52 -> 44 ms against slicing the output channels, which is the last resort). In 1-D,
+    for an undilated kernel that is a multiple of the stride and a column matrix of at least
+    :data:`COL2IM_1D_PHASE_BYTES`, the values (not the derivatives) are
+    :func:`transpose_phase`'s, which never builds the column matrix.
     """
     *ks, cin_g, cout = w.shape
     out_dtype = preferred_element_type or dy.dtype
@@ -530,7 +533,13 @@ def transpose_col2im(
     )
     geometry = (out_sizes, strides, padding, dilations)
     settings = (geometry, groups, precision, accumulate, chunks)
-    return _col2im_op(dy, w, settings).astype(out_dtype)
+    phase_values = (
+        len(ks) == 1
+        and dilations[0] == 1
+        and ks[0] % strides[0] == 0
+        and column_bytes * itemsize >= COL2IM_1D_PHASE_BYTES
+    )
+    return _col2im_op(dy, w, settings, phase_values).astype(out_dtype)
 
 
 COL2IM_CHUNK_BYTES = 8 * 2**20
@@ -542,10 +551,36 @@ fresh-page faults (the benchmark's unet2d step: 36 MiB and 38-45 ms unchunked, 3
 25-31 ms chunked; a 1-D k=16 s=8 forward with a 32 MiB column matrix, 8 x (256 x 128) ->
 (2048 x 64) at batch 32: 33 ms in one piece, 13 ms in 4 chunks)."""
 
+COL2IM_1D_PHASE_BYTES = 8 * 2**20
+"""Smallest column matrix (bytes) at which a 1-D :func:`transpose_col2im` computes its *values*
+(the forward, when not differentiated) by :func:`transpose_phase` instead. In 1-D the phase
+form's output is already interleaved (a free reshape) and its matmul sums the ``k / s`` taps of
+each phase inside its contraction, so it never writes and re-reads the ``k / s`` times larger
+column matrix. Measured on the benchmark's 1-D workloads (k=16, s=8), CPU time per forward
+against the col2im values: 8 x (1024 x 64) -> (8192 x 32), a 16 MiB column matrix, 1.3-1.5x
+faster; 32 x (256 x 128), 32 MiB, 1.1x; 8 x (256 x 128), 8 MiB, 1.05x; 2 x (256 x 128),
+2 MiB, 0.9x (so not below this size). Only where the kernel is a multiple of the stride and
+undilated (the measured case: one matmul, no per-phase split). Derivatives keep the col2im
+form: with the phase form's values inside a training step the 32 MiB case ran 0.8x."""
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
-def _col2im_op(dy, w, settings):
-    """The values: phase-major with dilation 1 (fastest), else tap by tap."""
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
+def _col2im_op(dy, w, settings, phase_values):
+    """The values: phase-major with dilation 1 (fastest), else tap by tap; or, where
+    ``phase_values`` (1-D, large: :data:`COL2IM_1D_PHASE_BYTES`), :func:`transpose_phase`'s."""
+    if phase_values:
+        (out_sizes, strides, padding, dilations), groups, precision, accumulate, _ = settings
+        return transpose_phase(
+            dy,
+            w,
+            out_sizes=out_sizes,
+            strides=strides,
+            padding=padding,
+            dilations=dilations,
+            groups=groups,
+            precision=precision,
+            preferred_element_type=accumulate,
+        )
     return _col2im_in_chunks(_col2im_values, [(dy, w)], settings)
 
 
@@ -628,7 +663,8 @@ def _col2im_in_chunks(f, pairs, settings):
     return f(pairs, settings)
 
 
-def _col2im_op_jvp(settings, primals, tangents):
+def _col2im_op_jvp(settings, phase_values, primals, tangents):
+    del phase_values  # within a derivative the values are col2im's too (see COL2IM_1D_PHASE_BYTES)
     # the primal tap by tap too: within a training step it is as fast and XLA:CPU keeps the
     # step's temporaries smaller
     out = _col2im_in_chunks(_col2im_tap_sum, [primals], settings)

@@ -192,6 +192,52 @@ def test_col2im_in_chunks_equals_dilate(case, chunking, x64, monkeypatch):
         np.testing.assert_array_equal(a, b, err_msg=name)
 
 
+PHASE_1D = [
+    (1, (16,), (4,), (2,), (1,), "SAME", 4, 6, 2),
+    (1, (17,), (6,), (3,), (1,), ((2, 3),), 3, 2, 1),
+    (1, (9,), (3,), (1,), (1,), "SAME", 2, 2, 1),
+]
+
+
+@pytest.mark.parametrize("case", PHASE_1D, ids=_id)
+def test_col2im_1d_phase_values_equal_dilate(case, x64, monkeypatch):
+    """A large 1-D "col2im" takes its values from "phase" (COL2IM_1D_PHASE_BYTES) and its
+    derivatives from the col2im tangent: force it (threshold 0), check that the values did come
+    from transpose_phase, and compare value, both gradients, a jvp and a vmap with "dilate"."""
+    rank, n, k, s, d, p, cin, cout, g = case
+    x, w = _forward_data(case, jnp.float64)
+    m = jconv.conv_output_shape(n, k, s, p, d)
+    rng = np.random.default_rng(4)
+    dy, ct = _ints(rng, (2, *m, cout), jnp.float64), _ints(rng, x.shape, jnp.float64)
+    p_dims = [p] * rank if isinstance(p, str) else p
+    pads = tuple(jconv._shapes.resolve_padding(pi, *a) for pi, a in zip(p_dims, zip(n, k, s, d)))
+    settings = dict(out_sizes=n, strides=s, padding=pads, dilations=d, groups=g)
+    calls = []
+    phase = jconv._methods.transpose_phase
+    monkeypatch.setattr(
+        jconv._methods, "transpose_phase", lambda *a, **kw: calls.append(1) or phase(*a, **kw)
+    )
+
+    def results(method):
+        op = lambda dy, w: jconv._methods.TRANSPOSE[method](dy, w, **settings)  # noqa: E731
+        loss = lambda dy, w: jnp.vdot(ct, op(dy, w))  # noqa: E731
+        return jax.jit(
+            lambda dy, w: (
+                op(dy, w),
+                *jax.grad(loss, argnums=(0, 1))(dy, w),
+                jax.jvp(op, (dy, w), (dy[::-1], w[..., ::-1]))[1],
+                jax.vmap(op, in_axes=(0, None))(jnp.stack([dy, -dy]), w),
+            )
+        )(dy, w)
+
+    want = results("dilate")
+    monkeypatch.setattr(jconv._methods, "COL2IM_1D_PHASE_BYTES", 0)
+    got = results("col2im")
+    assert calls, "the 1-D col2im values did not come from transpose_phase"
+    for name, a, b in zip(("value", "d/d dy", "d/d w", "jvp", "vmap"), got, want):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in (1, 2, 3)][::3], ids=_id)
 def test_channels_first_matches_channels_last(case):
     rank, n, k, s, d, p, cin, cout, g = case
