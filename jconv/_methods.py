@@ -609,8 +609,14 @@ def _col2im_tap_sum(pairs, settings):
     return _col2im_taps(z, b.shape[:-2], *geometry)
 
 
-def _col2im_in_chunks(f, pairs, settings):
-    """``f(pairs, settings)``, run in the batch, row or channel chunks of ``settings``."""
+def _col2im_in_chunks(f, pairs, settings, linear=False):
+    """``f(pairs, settings)``, run in the batch, row or channel chunks of ``settings``.
+
+    Row windows overlap (each has a halo of input rows). For a ``linear`` computation (the
+    tangent, which JAX transposes) they are stacked before the loop, so the transpose is slices;
+    otherwise each iteration cuts its window with ``lax.dynamic_slice``, which saves writing the
+    stacked windows (and XLA's relayout copy of them) before the loop.
+    """
     groups, chunks = settings[1], settings[4]
     batch_chunks, row_chunks, channel_chunks = chunks
     a0, b0 = pairs[0]
@@ -621,24 +627,32 @@ def _col2im_in_chunks(f, pairs, settings):
         inner = (geometry, *settings[1:4], (1, None, 1))
         before = max(0, -start)
         after = max(0, start + (count - 1) * step + length - a0.shape[1])
+        first = start + before
+        config = [(0, 0, 0), (before, after, 0)] + [(0, 0, 0)] * (a0.ndim - 2)
+        padded = [lax.pad(a, jnp.zeros((), a.dtype), config) for a, _ in pairs]
 
         def windows(a):
-            a = lax.pad(
-                a,
-                jnp.zeros((), a.dtype),
-                [(0, 0, 0), (before, after, 0)] + [(0, 0, 0)] * (a.ndim - 2),
-            )
-            first = start + before
             parts = [
                 lax.slice_in_dim(a, first + c * step, first + c * step + length, axis=1)
                 for c in range(count)
             ]
             return jnp.stack(parts, axis=1).reshape(-1, 1, length, *a.shape[2:])
 
-        ys = lax.map(
-            lambda xs: f([(a, b) for a, (_, b) in zip(xs, pairs)], inner),
-            [windows(a) for a, _ in pairs],
-        )  # (N * count, 1, rows, ...)
+        def window(a, i):  # window i = (example, window) of the padded a
+            start_indices = (i // count, first + (i % count) * step, *(0,) * (a.ndim - 2))
+            return lax.dynamic_slice(a, start_indices, (1, length, *a.shape[2:]))
+
+        if linear:
+            ys = lax.map(
+                lambda xs: f([(a, b) for a, (_, b) in zip(xs, pairs)], inner),
+                [windows(a) for a in padded],
+            )
+        else:
+            ys = lax.map(
+                lambda i: f([(window(a, i), b) for a, (_, b) in zip(padded, pairs)], inner),
+                jnp.arange(a0.shape[0] * count),
+            )
+        # (N * count, 1, rows, ...)
         ys = ys.reshape(a0.shape[0], count * rows, *ys.shape[3:])
         return lax.slice_in_dim(ys, 0, n, axis=1)
     if batch_chunks > 1:  # lax.map over (chunk, N / chunk, ...): dx and dw share the chunk
@@ -671,7 +685,7 @@ def _col2im_op_jvp(settings, phase_values, primals, tangents):
     pairs = _tangent_pairs(primals, tangents)
     if not pairs:
         return out, jnp.zeros(out.shape, out.dtype)
-    return out, _col2im_in_chunks(_col2im_tap_sum, pairs, settings)
+    return out, _col2im_in_chunks(_col2im_tap_sum, pairs, settings, linear=True)
 
 
 _col2im_op.defjvp(_col2im_op_jvp, symbolic_zeros=True)
