@@ -609,13 +609,14 @@ def _col2im_tap_sum(pairs, settings):
     return _col2im_taps(z, b.shape[:-2], *geometry)
 
 
-def _col2im_in_chunks(f, pairs, settings, linear=False):
+def _col2im_in_chunks(f, pairs, settings, stacked=False):
     """``f(pairs, settings)``, run in the batch, row or channel chunks of ``settings``.
 
-    Row windows overlap (each has a halo of input rows). For a ``linear`` computation (the
-    tangent, which JAX transposes) they are stacked before the loop, so the transpose is slices;
-    otherwise each iteration cuts its window with ``lax.dynamic_slice``, which saves writing the
-    stacked windows (and XLA's relayout copy of them) before the loop.
+    Row windows overlap (each has a halo of input rows). ``stacked``: they are cut and stacked
+    before the loop, as a tangent needs (JAX transposes the stack into slices; the primal beside
+    it shares the stacked windows); otherwise each iteration cuts its own window with
+    ``lax.dynamic_slice``, which saves writing the stacked windows (and XLA's relayout copy of
+    them) before the loop: the values of unet2d-hr, about 5% less time per forward.
     """
     groups, chunks = settings[1], settings[4]
     batch_chunks, row_chunks, channel_chunks = chunks
@@ -642,7 +643,7 @@ def _col2im_in_chunks(f, pairs, settings, linear=False):
             start_indices = (i // count, first + (i % count) * step, *(0,) * (a.ndim - 2))
             return lax.dynamic_slice(a, start_indices, (1, length, *a.shape[2:]))
 
-        if linear:
+        if stacked:
             ys = lax.map(
                 lambda xs: f([(a, b) for a, (_, b) in zip(xs, pairs)], inner),
                 [windows(a) for a in padded],
@@ -680,12 +681,12 @@ def _col2im_in_chunks(f, pairs, settings, linear=False):
 def _col2im_op_jvp(settings, phase_values, primals, tangents):
     del phase_values  # within a derivative the values are col2im's too (see COL2IM_1D_PHASE_BYTES)
     # the primal tap by tap too: within a training step it is as fast and XLA:CPU keeps the
-    # step's temporaries smaller
-    out = _col2im_in_chunks(_col2im_tap_sum, [primals], settings)
+    # step's temporaries smaller; its row windows are the tangent's (stacked, computed once)
+    out = _col2im_in_chunks(_col2im_tap_sum, [primals], settings, stacked=True)
     pairs = _tangent_pairs(primals, tangents)
     if not pairs:
         return out, jnp.zeros(out.shape, out.dtype)
-    return out, _col2im_in_chunks(_col2im_tap_sum, pairs, settings, linear=True)
+    return out, _col2im_in_chunks(_col2im_tap_sum, pairs, settings, stacked=True)
 
 
 _col2im_op.defjvp(_col2im_op_jvp, symbolic_zeros=True)
