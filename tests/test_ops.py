@@ -1,5 +1,6 @@
 """Every op and every derivation against the NumPy loop reference and against each other."""
 
+import functools
 import itertools
 import math
 
@@ -122,6 +123,39 @@ def test_identities(case, x64):
         assert float(jnp.vdot(dy, y)) == float(jnp.vdot(dw, w))
 
 
+def _transpose_data(case, seed):
+    """Forward data, the output size ``m``, explicit pads, and integer ``dy`` and cotangent."""
+    rank, n, k, s, d, p, cin, cout, g = case
+    x, w = _forward_data(case, jnp.float64)
+    m = jconv.conv_output_shape(n, k, s, p, d)
+    rng = np.random.default_rng(seed)
+    dy, ct = _ints(rng, (2, *m, cout), jnp.float64), _ints(rng, x.shape, jnp.float64)
+    p_dims = [p] * rank if isinstance(p, str) else p
+    pads = tuple(jconv._shapes.resolve_padding(pi, *a) for pi, a in zip(p_dims, zip(n, k, s, d)))
+    return x, w, m, pads, dy, ct
+
+
+def _derivation_results(method, *, case, pads, dy, w, ct):
+    """Value, both gradients of ``vdot(ct, .)``, a jvp and a vmap of one derivation.
+
+    The derivation itself under a fresh jit: traced now, so it sees monkeypatched settings."""
+    rank, n, k, s, d, p, cin, cout, g = case
+    settings = dict(out_sizes=n, strides=s, padding=pads, dilations=d, groups=g)
+
+    def op(dy, w):
+        return jconv._methods.TRANSPOSE[method](dy, w, **settings)
+
+    loss = lambda dy, w: jnp.vdot(ct, op(dy, w))  # noqa: E731
+    return jax.jit(
+        lambda dy, w: (
+            op(dy, w),
+            *jax.grad(loss, argnums=(0, 1))(dy, w),
+            jax.jvp(op, (dy, w), (dy[::-1], w[..., ::-1]))[1],
+            jax.vmap(op, in_axes=(0, None))(jnp.stack([dy, -dy]), w),
+        )
+    )(dy, w)
+
+
 CHUNKED = [c for c in CASES if c[6] // c[8] > 1 and max(c[3]) > 1]  # >= 2 channels per group
 
 
@@ -140,30 +174,8 @@ def test_col2im_in_chunks_equals_dilate(case, chunking, x64, monkeypatch):
     single phase rows (the most, each with its halo of input rows), or one chunk per channel,
     and compare value, both gradients, a jvp and a vmap with "dilate", exactly."""
     rank, n, k, s, d, p, cin, cout, g = case
-    x, w = _forward_data(case, jnp.float64)
-    m = jconv.conv_output_shape(n, k, s, p, d)
-    rng = np.random.default_rng(3)
-    dy, ct = _ints(rng, (2, *m, cout), jnp.float64), _ints(rng, x.shape, jnp.float64)
-    p_dims = [p] * rank if isinstance(p, str) else p
-
-    pads = tuple(jconv._shapes.resolve_padding(pi, *a) for pi, a in zip(p_dims, zip(n, k, s, d)))
-    settings = dict(out_sizes=n, strides=s, padding=pads, dilations=d, groups=g)
-
-    def results(method):
-        # the derivation itself under a fresh jit: traced now, so it sees the chunk budget
-        def op(dy, w):
-            return jconv._methods.TRANSPOSE[method](dy, w, **settings)
-
-        loss = lambda dy, w: jnp.vdot(ct, op(dy, w))  # noqa: E731
-        return jax.jit(
-            lambda dy, w: (
-                op(dy, w),
-                *jax.grad(loss, argnums=(0, 1))(dy, w),
-                jax.jvp(op, (dy, w), (dy[::-1], w[..., ::-1]))[1],
-                jax.vmap(op, in_axes=(0, None))(jnp.stack([dy, -dy]), w),
-            )
-        )(dy, w)
-
+    x, w, m, pads, dy, ct = _transpose_data(case, seed=3)
+    results = functools.partial(_derivation_results, pads=pads, dy=dy, w=w, ct=ct, case=case)
     want = results("dilate")
     column_bytes = dy.shape[0] * math.prod(m) * math.prod(k) * cin * 8
     rows = (m[0], n[0], k[0], s[0], d[0], pads[0][0])
@@ -204,31 +216,13 @@ def test_col2im_1d_phase_values_equal_dilate(case, x64, monkeypatch):
     """A large 1-D "col2im" takes its values from "phase" (COL2IM_1D_PHASE_BYTES) and its
     derivatives from the col2im tangent: force it (threshold 0), check that the values did come
     from transpose_phase, and compare value, both gradients, a jvp and a vmap with "dilate"."""
-    rank, n, k, s, d, p, cin, cout, g = case
-    x, w = _forward_data(case, jnp.float64)
-    m = jconv.conv_output_shape(n, k, s, p, d)
-    rng = np.random.default_rng(4)
-    dy, ct = _ints(rng, (2, *m, cout), jnp.float64), _ints(rng, x.shape, jnp.float64)
-    p_dims = [p] * rank if isinstance(p, str) else p
-    pads = tuple(jconv._shapes.resolve_padding(pi, *a) for pi, a in zip(p_dims, zip(n, k, s, d)))
-    settings = dict(out_sizes=n, strides=s, padding=pads, dilations=d, groups=g)
+    x, w, m, pads, dy, ct = _transpose_data(case, seed=4)
+    results = functools.partial(_derivation_results, pads=pads, dy=dy, w=w, ct=ct, case=case)
     calls = []
     phase = jconv._methods.transpose_phase
     monkeypatch.setattr(
         jconv._methods, "transpose_phase", lambda *a, **kw: calls.append(1) or phase(*a, **kw)
     )
-
-    def results(method):
-        op = lambda dy, w: jconv._methods.TRANSPOSE[method](dy, w, **settings)  # noqa: E731
-        loss = lambda dy, w: jnp.vdot(ct, op(dy, w))  # noqa: E731
-        return jax.jit(
-            lambda dy, w: (
-                op(dy, w),
-                *jax.grad(loss, argnums=(0, 1))(dy, w),
-                jax.jvp(op, (dy, w), (dy[::-1], w[..., ::-1]))[1],
-                jax.vmap(op, in_axes=(0, None))(jnp.stack([dy, -dy]), w),
-            )
-        )(dy, w)
 
     want = results("dilate")
     monkeypatch.setattr(jconv._methods, "COL2IM_1D_PHASE_BYTES", 0)
