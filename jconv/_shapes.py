@@ -219,6 +219,35 @@ def col2im_phase_groups(
     return tuple(groups), tuple(order)
 
 
+def winograd_tiles(n: int, m: int, k: int, s: int, d: int, lo: int) -> tuple[int, int, Pair, int]:
+    """The tiles of :func:`jconv._methods.transpose_winograd` along one dimension.
+
+    Output row ``j = q * s + r`` of the full transposed conv is a ``U``-tap correlation of the
+    input with phase ``r`` of the kernel, ``U = ceil(k_eff / s)``; made even with a zero tap, the
+    ``U`` taps are ``C = ceil(U / 2)`` pairs. Only the phase rows ``q = lo // s .. (lo + n - 1)
+    // s`` are needed (``Q`` of them); F(2, 2) makes them two at a time, ``P = ceil(Q / 2)``
+    tiles, each from three input rows per pair. The input, padded by ``(lo_pad, hi_pad)``
+    (negative: cropped), has ``2 (P + C) - 1`` rows: tile ``p`` of pair ``c`` reads rows
+    ``2 (p + c) .. 2 (p + c) + 2``. Output row ``lo`` is row ``start`` of the ``2 P s`` rows the
+    tiles make.
+
+    Returns ``(C, P, (lo_pad, hi_pad), start)``.
+
+    >>> winograd_tiles(32, 16, 4, 2, 1, 1)   # k = 2 s, SAME: 17 phase rows, 9 tiles
+    (1, 9, (1, 2), 1)
+    >>> winograd_tiles(2048, 256, 16, 8, 1, 4)
+    (1, 129, (1, 2), 4)
+    >>> winograd_tiles(7, 5, 3, 1, 1, 1)      # stride 1, k = 3: U = 3 -> two pairs
+    (2, 4, (2, 4), 0)
+    """
+    u = -(-effective_kernel_size(k, d) // s)
+    c = -(-u // 2)
+    q_min, q_max = lo // s, (lo + n - 1) // s
+    p = -(-(q_max - q_min + 1) // 2)
+    lo_pad = 2 * c - 1 - q_min
+    return c, p, (lo_pad, 2 * (p + c) - 1 - m - lo_pad), lo - q_min * s
+
+
 def col2im_row_chunks(
     n: int, k: int, s: int, d: int, lo: int, max_rows: int
 ) -> tuple[int, int, int, int, int, int] | None:

@@ -434,7 +434,7 @@ def _transpose(
     pads = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
     if method == "auto":
         m = dy.shape[2:] if channels_first else dy.shape[1:-1]
-        method = _methods.auto_transpose_method(jax.default_backend(), ks, ss, m)
+        method = _methods.auto_transpose_method(jax.default_backend(), ks, ss, m, dy.shape[0])
     return _jit.transpose(
         dy,
         filters,

@@ -232,6 +232,33 @@ def test_col2im_1d_phase_values_equal_dilate(case, x64, monkeypatch):
         np.testing.assert_array_equal(a, b, err_msg=name)
 
 
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_winograd_in_batch_chunks_equals_dilate(case, x64, monkeypatch):
+    """ "winograd" runs the batch in chunks (lax.map) when its tile products exceed
+    WINOGRAD_CHUNK_BYTES: set the budget to half of them (two chunks of one example), check
+    that the traced op now loops, and compare value, both gradients, a jvp and a vmap with
+    "dilate", exactly (integer data: every transform and partial sum is exact)."""
+    rank, n, k, s, d, p, cin, cout, g = case
+    x, w, m, pads, dy, ct = _transpose_data(case, seed=5)
+    results = functools.partial(_derivation_results, pads=pads, dy=dy, w=w, ct=ct, case=case)
+    plans = [jconv._shapes.winograd_tiles(*a, lo) for *a, (lo, _) in zip(n, m, k, s, d, pads)]
+    tile_bytes = 3**rank * 2 * math.prod(p for _, p, *_ in plans) * math.prod(s) * cin * 8
+
+    def jaxpr():
+        settings = dict(out_sizes=n, strides=s, padding=pads, dilations=d, groups=g)
+        return str(
+            jax.make_jaxpr(lambda a, b: jconv._methods.transpose_winograd(a, b, **settings))(dy, w)
+        )
+
+    want = results("dilate")
+    assert "scan" not in jaxpr()
+    monkeypatch.setattr(jconv._methods, "WINOGRAD_CHUNK_BYTES", tile_bytes // 2)
+    assert "scan" in jaxpr()
+    got = results("winograd")
+    for name, a, b in zip(("value", "d/d dy", "d/d w", "jvp", "vmap"), got, want):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in (1, 2, 3)][::3], ids=_id)
 def test_channels_first_matches_channels_last(case):
     rank, n, k, s, d, p, cin, cout, g = case
