@@ -14,16 +14,17 @@
   random data; 2-D, batch 2, 7x6 inputs, 3x3 kernels, 4 channels, stride 2, SAME with groups 1
   and VALID with groups 2. Measured on XLA:CPU, jax 0.10.2 (``python tests/test_dtypes.py``
   prints it again), worst over the ops of both APIs (columns: the forward conv, the transposed
-  conv / input gradient methods, the filter gradient methods ``f:``):
+  conv / input gradient methods, the filter gradient methods ``f:``; rows: f16 = float16,
+  bf16 = bfloat16, f32 = float32):
 
-  =================== ======= ======= ======= ======= ======= ======= ======= ======= =========
-  in -> out           conv    dilate  vjp     pad     phase   col2im  f:vjp   f:conv  f:patches
-  =================== ======= ======= ======= ======= ======= ======= ======= ======= =========
-  float16             2.7e-04 4.6e-04 4.6e-04 4.6e-04 4.6e-04 4.6e-04 2.6e-04 2.6e-04 2.6e-04
-  bfloat16            2.0e-03 3.5e-03 3.5e-03 3.5e-03 3.5e-03 3.5e-03 2.1e-03 2.1e-03 2.1e-03
-  float16 -> float32  1.5e-07 7.4e-08 7.4e-08 8.5e-08 8.5e-08 7.5e-08 9.0e-08 9.0e-08 8.3e-08
-  bfloat16 -> float32 6.0e-08 3.3e-08 3.3e-08 2.8e-08 2.8e-08 3.3e-08 5.2e-08 5.2e-08 4.7e-08
-  =================== ======= ======= ======= ======= ======= ======= ======= ======= =========
+  =========== ======= ======= ======= ======= ======= ======= ======== ======= ======= =========
+  in -> out   conv    dilate  vjp     pad     phase   col2im  winograd f:vjp   f:conv  f:patches
+  =========== ======= ======= ======= ======= ======= ======= ======== ======= ======= =========
+  f16         2.7e-04 4.6e-04 4.6e-04 4.6e-04 4.6e-04 4.6e-04 4.6e-04  2.6e-04 2.6e-04 2.6e-04
+  bf16        2.0e-03 3.5e-03 3.5e-03 3.5e-03 3.5e-03 3.5e-03 3.5e-03  2.1e-03 2.1e-03 2.1e-03
+  f16 -> f32  1.5e-07 7.4e-08 7.4e-08 8.5e-08 8.5e-08 5.3e-08 1.1e-07  9.0e-08 9.0e-08 8.3e-08
+  bf16 -> f32 6.0e-08 3.3e-08 3.3e-08 2.8e-08 2.8e-08 3.3e-08 1.3e-07  5.2e-08 5.2e-08 4.7e-08
+  =========== ======= ======= ======= ======= ======= ======= ======== ======= ======= =========
 
   The errors stay below half an ulp of the largest output (2**-11 = 4.9e-4 for float16,
   2**-8 = 3.9e-3 for bfloat16), as when XLA:CPU accumulates in float32 and rounds once;
@@ -31,7 +32,8 @@
   nothing is rounded to the input dtype and every method is within 1e-6 (before 778b2bd the
   ``"vjp"`` methods returned float32 values rounded to bfloat16/float16, 3.5e-3 here).
   ``"col2im"`` sums its per-tap products in float32 for float16/bfloat16 and rounds once, like
-  the convs (rounding each product to float16 first measured 5.0e-4).
+  the convs (rounding each product to float16 first measured 5.0e-4); ``"winograd"`` transforms
+  and sums in float32 too.
 * Mixed input dtypes raise a ``TypeError`` naming both arguments and their dtypes.
 * ``precision=`` accepts None, "default", "high", "highest", ``lax.Precision.HIGHEST`` and a
   pair (of ``lax.Precision`` or of strings), in every op and method; on CPU every choice gives
