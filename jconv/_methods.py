@@ -280,13 +280,14 @@ def auto_transpose_method(backend: str, kernel_sizes, strides, in_sizes, batch: 
     is the ``prod(s)`` phases, then one depth-to-space) was 1.3-3.7x faster per training step
     (k=4 s=2: m=12, 16 and 32); at m = 4..8 its ``Q / m`` waste made it 0.5-0.9x. At stride 1
     ``"col2im"``'s columns are ``prod(k)`` times the output and ``"phase"`` (an ordinary XLA
-    conv) trains as fast or faster. 1-D convs whose kernel is twice the stride (``k = 2 s``,
-    ``s > 1``) take ``"winograd"`` when they make at least 512 tiles of two phase rows
-    (``batch * ceil((m + 1) / 2) >= 512``): its 3 products per 4 and its smaller intermediates
-    made the training step 1.15-1.38x faster than ``"col2im"`` (and the forward 0.92-1.21x) at
-    k/s = 4/2, 6/3, 8/4 and 16/8 with 1032 to 8208 tiles; at about 260 tiles it ranged from
-    0.84x to 1.10x (step) and 0.7-0.9x (forward). In 2-D and 3-D its transforms' intermediates
-    cost more than the multiplies saved (the benchmark's gan2d step 0.83x, vol3d forward 0.4x).
+    conv) trains as fast or faster. 1-D and 2-D convs whose kernel is twice the stride
+    (``k = 2 s``, ``s > 1``) take ``"winograd"`` when they make enough tiles of two phase rows
+    per dim (``batch * prod(ceil((m + 1) / 2))``: 512 in 1-D, 2048 in 2-D). Against
+    ``"col2im"`` (A/B in one process): 1-D k/s = 4/2, 6/3, 8/4 and 16/8 with 1032 to 8208 tiles,
+    training step 1.07-1.38x faster, forward 0.92-1.26x; at about 260 tiles step 0.84-1.10x,
+    forward 0.7-0.9x. 2-D k=4 s=2 with 2178-4356 tiles: step 1.0-1.3x, forward 1.3-1.5x; with
+    400-648 tiles and 256-512 input channels: step 0.73-0.85x (forward 0.87-1.24x). In 3-D its
+    transforms cost more than the multiplies saved (vol3d: forward 0.5x, step 0.65x).
     GPU/TPU: ``"dilate"``, XLA's native lowering (cuDNN's and the TPU's), not measured here.
 
     >>> auto_transpose_method("cpu", (4, 4), (2, 2), (16, 16), 8)
@@ -297,11 +298,14 @@ def auto_transpose_method(backend: str, kernel_sizes, strides, in_sizes, batch: 
     ['col2im', 'phase']
     >>> [auto_transpose_method("cpu", (16,), (8,), (256,), n) for n in (2, 8)]
     ['col2im', 'winograd']
+    >>> [auto_transpose_method("cpu", (4, 4), (2, 2), (m, m), 4) for m in (16, 64)]
+    ['col2im', 'winograd']
     """
     if backend != "cpu":
         return "dilate"
-    if len(kernel_sizes) == 1 and strides[0] > 1 and kernel_sizes[0] == 2 * strides[0]:
-        if batch * -(-(in_sizes[0] + 1) // 2) >= 512:
+    if len(kernel_sizes) <= 2 and all(s > 1 and k == 2 * s for k, s in zip(kernel_sizes, strides)):
+        tiles = batch * math.prod(-(-(m + 1) // 2) for m in in_sizes)
+        if tiles >= (512 if len(kernel_sizes) == 1 else 2048):
             return "winograd"
     if len(kernel_sizes) >= 3 and all(k % s == 0 and k > s for k, s in zip(kernel_sizes, strides)):
         waste = math.prod((m + k // s - 1) / m for m, k, s in zip(in_sizes, kernel_sizes, strides))
@@ -563,7 +567,7 @@ chunks, as :data:`COL2IM_CHUNK_BYTES` (the same page-fault reason)."""
 
 
 def _winograd_filter(w, pairs, strides, dilations, groups):
-    """The kernel's F(2, 2) transform: ``(3**R, [g,] pairs * C_out / g, s**R * C_in / g)``.
+    """The kernel's F(2, 2) transform: ``(3**R, [g,] s**R * C_in / g, pairs * C_out / g)``.
 
     Tap ``t = u * s + r`` of each dim (dilation written into the kernel as zeros, padded with
     zero taps to ``2 * pairs * s``) is tap ``v = 2 * pairs - 1 - u`` of phase ``r``'s
@@ -588,17 +592,17 @@ def _winograd_filter(w, pairs, strides, dilations, groups):
         w = jnp.concatenate([g0, g0 + g1, g1], axis=3 * i + 1)
     og = cout // groups
     w = w.reshape(*w.shape[:-1], cin_g, groups, og)
-    # (*[C, 3, s], cin_g, g, og) -> (*3, g, *C, og, *s, cin_g)
+    # (*[C, 3, s], cin_g, g, og) -> (*3, g, *s, cin_g, *C, og): og stays the minor dim
     perm = (
         *range(1, 3 * rank, 3),
         3 * rank + 1,
-        *range(0, 3 * rank, 3),
-        3 * rank + 2,
         *range(2, 3 * rank, 3),
         3 * rank,
+        *range(0, 3 * rank, 3),
+        3 * rank + 2,
     )
     w = jnp.transpose(w, perm)
-    w = w.reshape(3**rank, groups, math.prod(pairs) * og, math.prod(strides) * cin_g)
+    w = w.reshape(3**rank, groups, math.prod(strides) * cin_g, math.prod(pairs) * og)
     return w[:, 0] if groups == 1 else w
 
 
@@ -607,7 +611,7 @@ def _winograd_tiles(dy, wt, plans, out_sizes, strides, groups, precision):
     rank = dy.ndim - 2
     batch, cout = dy.shape[0], dy.shape[-1]
     combos, phases = math.prod(c for c, *_ in plans), math.prod(strides)
-    cin_g = wt.shape[-1] // phases
+    cin_g = wt.shape[-2] // phases
     zero = jnp.zeros((), dy.dtype)
     z = lax.pad(dy, zero, [(0, 0, 0), *((*pad, 0) for _, _, pad, _ in plans), (0, 0, 0)])
     for i, (c, p, _, _) in enumerate(plans):  # each dim: 2 T + 1 rows -> (3, T) tiles
@@ -628,12 +632,12 @@ def _winograd_tiles(dy, wt, plans, out_sizes, strides, groups, precision):
     rows = batch * math.prod(ps)
     if groups == 1:
         z = z.reshape(3**rank, rows, combos * cout)
-        y = lax.dot_general(z, wt, (((2,), (1,)), ((0,), (0,))), precision=precision)
+        y = lax.dot_general(z, wt, (((2,), (2,)), ((0,), (0,))), precision=precision)
     else:
         og = cout // groups
         z = z.reshape(3**rank, rows, combos, groups, og)
-        wt = wt.reshape(3**rank, groups, combos, og, phases * cin_g)
-        dims = (((2, 4), (2, 3)), ((0, 3), (0, 1)))
+        wt = wt.reshape(3**rank, groups, phases * cin_g, combos, og)
+        dims = (((2, 4), (3, 4)), ((0, 3), (0, 1)))
         y = lax.dot_general(z, wt, dims, precision=precision)  # (3**R, g, rows, s**R * cin_g)
         y = y.reshape(*y.shape[:3], phases, cin_g)
         y = jnp.transpose(y, (0, 2, 3, 1, 4))  # (3**R, rows, s**R, g, cin_g)
