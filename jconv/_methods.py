@@ -699,7 +699,9 @@ def transpose_col2im(
     step 52 -> 44 ms against slicing the output channels, which is the last resort). In 1-D,
     for an undilated kernel that is a multiple of the stride and a column matrix of at least
     :data:`COL2IM_1D_PHASE_BYTES`, the values (not the derivatives) are
-    :func:`transpose_phase`'s, which never builds the column matrix.
+    :func:`transpose_phase`'s, which never builds the column matrix; in 2-D, for an undilated
+    kernel twice the stride and inputs of at least :data:`COL2IM_2D_WINOGRAD_SIZE` per dim,
+    :func:`transpose_winograd`'s.
     """
     *ks, cin_g, cout = w.shape
     out_dtype = preferred_element_type or dy.dtype
@@ -714,13 +716,15 @@ def transpose_col2im(
     )
     geometry = (out_sizes, strides, padding, dilations)
     settings = (geometry, groups, precision, accumulate, chunks)
-    phase_values = (
-        len(ks) == 1
-        and dilations[0] == 1
-        and ks[0] % strides[0] == 0
-        and column_bytes * itemsize >= COL2IM_1D_PHASE_BYTES
-    )
-    return _col2im_op(dy, w, settings, phase_values).astype(out_dtype)
+    values = None  # the values' own derivation, where one is faster (see the docstring)
+    undilated = all(d == 1 for d in dilations)
+    if len(ks) == 1 and undilated and ks[0] % strides[0] == 0:
+        if column_bytes * itemsize >= COL2IM_1D_PHASE_BYTES:
+            values = "phase"
+    elif len(ks) == 2 and undilated and all(k == 2 * s > 2 for k, s in zip(ks, strides)):
+        if min(dy.shape[1:-1]) >= COL2IM_2D_WINOGRAD_SIZE:
+            values = "winograd"
+    return _col2im_op(dy, w, settings, values).astype(out_dtype)
 
 
 COL2IM_CHUNK_BYTES = 8 * 2**20
@@ -744,14 +748,24 @@ faster; 32 x (256 x 128), 32 MiB, 1.1x; 8 x (256 x 128), 8 MiB, 1.05x; 2 x (256 
 undilated (the measured case: one matmul, no per-phase split). Derivatives keep the col2im
 form: with the phase form's values inside a training step the 32 MiB case ran 0.8x."""
 
+COL2IM_2D_WINOGRAD_SIZE = 16
+"""Smallest input size (each spatial dim) at which a 2-D :func:`transpose_col2im` whose kernel is
+twice the stride (``k = 2 s``, undilated) computes its *values* by :func:`transpose_winograd`
+(9 products per 16 on tiles of two phase rows per dim; at input size ``m`` its ``ceil((m + 1)
+/ 2)`` tiles per dim multiply ``(3 * tiles / (2 * m))**2`` of the direct products: 0.88 at
+``m = 8``, 0.71 at 16). Forward against the col2im values, k=4 s=2 (A/B in one process): input
+16 x 16 with 256, 384 and 512 channels 1.16-1.24x; 32 x 32 and 64 x 64 1.28-1.46x; 8 x 8 with
+256 and 512 channels 0.87-0.95x (so not below 16). Derivatives keep the col2im form, whose
+training step was faster at these sizes (gan2d 16 x 16 x 256: winograd's 0.83-0.85x)."""
+
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
-def _col2im_op(dy, w, settings, phase_values):
-    """The values: phase-major with dilation 1 (fastest), else tap by tap; or, where
-    ``phase_values`` (1-D, large: :data:`COL2IM_1D_PHASE_BYTES`), :func:`transpose_phase`'s."""
-    if phase_values:
+def _col2im_op(dy, w, settings, values):
+    """The values: phase-major with dilation 1 (fastest), else tap by tap; or, where ``values``
+    names a method (:data:`COL2IM_1D_PHASE_BYTES`, :data:`COL2IM_2D_WINOGRAD_SIZE`), its."""
+    if values is not None:
         (out_sizes, strides, padding, dilations), groups, precision, accumulate, _ = settings
-        return transpose_phase(
+        return {"phase": transpose_phase, "winograd": transpose_winograd}[values](
             dy,
             w,
             out_sizes=out_sizes,
@@ -859,8 +873,8 @@ def _col2im_in_chunks(f, pairs, settings, stacked=False):
     return f(pairs, settings)
 
 
-def _col2im_op_jvp(settings, phase_values, primals, tangents):
-    del phase_values  # within a derivative the values are col2im's too (see COL2IM_1D_PHASE_BYTES)
+def _col2im_op_jvp(settings, values, primals, tangents):
+    del values  # within a derivative the values are col2im's too (see COL2IM_1D_PHASE_BYTES)
     # the primal tap by tap too: within a training step it is as fast and XLA:CPU keeps the
     # step's temporaries smaller; its row windows are the tangent's (stacked, computed once)
     out = _col2im_in_chunks(_col2im_tap_sum, [primals], settings, stacked=True)

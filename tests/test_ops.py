@@ -204,32 +204,48 @@ def test_col2im_in_chunks_equals_dilate(case, chunking, x64, monkeypatch):
         np.testing.assert_array_equal(a, b, err_msg=name)
 
 
-PHASE_1D = [
-    (1, (16,), (4,), (2,), (1,), "SAME", 4, 6, 2),
-    (1, (17,), (6,), (3,), (1,), ((2, 3),), 3, 2, 1),
-    (1, (9,), (3,), (1,), (1,), "SAME", 2, 2, 1),
+VALUES = [  # (case, the method col2im's values come from, the setting that enables it)
+    *(
+        (case, "phase", "COL2IM_1D_PHASE_BYTES")
+        for case in [
+            (1, (16,), (4,), (2,), (1,), "SAME", 4, 6, 2),
+            (1, (17,), (6,), (3,), (1,), ((2, 3),), 3, 2, 1),
+            (1, (9,), (3,), (1,), (1,), "SAME", 2, 2, 1),
+        ]
+    ),
+    *(
+        (case, "winograd", "COL2IM_2D_WINOGRAD_SIZE")
+        for case in [
+            (2, (8, 9), (4, 4), (2, 2), (1, 1), "SAME", 4, 6, 2),
+            (2, (13, 8), (6, 4), (3, 2), (1, 1), ((2, 3), (1, 1)), 3, 2, 1),
+        ]
+    ),
 ]
 
 
-@pytest.mark.parametrize("case", PHASE_1D, ids=_id)
-def test_col2im_1d_phase_values_equal_dilate(case, x64, monkeypatch):
-    """A large 1-D "col2im" takes its values from "phase" (COL2IM_1D_PHASE_BYTES) and its
-    derivatives from the col2im tangent: force it (threshold 0), check that the values did come
-    from transpose_phase, and compare value, both gradients, a jvp and a vmap with "dilate"."""
+@pytest.mark.parametrize(
+    "case, values, setting", VALUES, ids=lambda v: v if isinstance(v, str) else _id(v)
+)
+def test_col2im_values_from_another_method_equal_dilate(case, values, setting, x64, monkeypatch):
+    """A large 1-D "col2im" takes its values from "phase" (COL2IM_1D_PHASE_BYTES), a 2-D one
+    with k = 2 s from "winograd" (COL2IM_2D_WINOGRAD_SIZE), and its derivatives from the col2im
+    tangent: force it (threshold 0), check that the values did come from that method, and
+    compare value, both gradients, a jvp and a vmap with "dilate", exactly."""
     x, w, m, pads, dy, ct = _transpose_data(case, seed=4)
     results = functools.partial(_derivation_results, pads=pads, dy=dy, w=w, ct=ct, case=case)
     calls = []
-    phase = jconv._methods.transpose_phase
-    monkeypatch.setattr(
-        jconv._methods, "transpose_phase", lambda *a, **kw: calls.append(1) or phase(*a, **kw)
-    )
+    name = f"transpose_{values}"
+    method = getattr(jconv._methods, name)
+    monkeypatch.setattr(jconv._methods, name, lambda *a, **kw: calls.append(1) or method(*a, **kw))
 
     want = results("dilate")
-    monkeypatch.setattr(jconv._methods, "COL2IM_1D_PHASE_BYTES", 0)
     got = results("col2im")
-    assert calls, "the 1-D col2im values did not come from transpose_phase"
-    for name, a, b in zip(("value", "d/d dy", "d/d w", "jvp", "vmap"), got, want):
-        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert not calls, f"col2im's values came from {name} below the threshold"
+    monkeypatch.setattr(jconv._methods, setting, 0)
+    got = results("col2im")
+    assert calls, f"col2im's values did not come from {name}"
+    for label, a, b in zip(("value", "d/d dy", "d/d w", "jvp", "vmap"), got, want):
+        np.testing.assert_array_equal(a, b, err_msg=label)
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)
