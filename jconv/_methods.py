@@ -385,6 +385,14 @@ def _phase_conv_jvp(pads, groups, precision, preferred_element_type, primals, ta
 _phase_conv.defjvp(_phase_conv_jvp, symbolic_zeros=True)
 
 
+def _dilated_kernel(w, dilations):
+    """``w`` with its dilation written in as zeros: ``(k - 1) * d + 1`` taps per dim."""
+    if all(d == 1 for d in dilations):
+        return w
+    config = [*((0, 0, d - 1) for d in dilations), (0, 0, 0), (0, 0, 0)]
+    return lax.pad(w, jnp.zeros((), w.dtype), config)
+
+
 def transpose_phase(
     dy,
     w,
@@ -410,12 +418,8 @@ def transpose_phase(
     separate, smaller matmuls, so the multiplies are exactly the kernel's.
     """
     rank = dy.ndim - 2
+    w = _dilated_kernel(w, dilations)
     *ks, cout_g, cin = w.shape
-    # dilation -> explicit zeros in the kernel
-    if any(d > 1 for d in dilations):
-        config = [*((0, 0, d - 1) for d in dilations), (0, 0, 0), (0, 0, 0)]
-        w = lax.pad(w, jnp.zeros((), w.dtype), config)
-        ks = list(w.shape[:rank])
     us = [-(-k // s) for k, s in zip(ks, strides)]
     config = [*((0, u * s - k, 0) for k, u, s in zip(ks, us, strides)), (0, 0, 0), (0, 0, 0)]
     w = lax.pad(w, jnp.zeros((), w.dtype), config)
@@ -575,8 +579,7 @@ def _winograd_filter(w, pairs, strides, dilations, groups):
     """
     rank = w.ndim - 2
     zero = jnp.zeros((), w.dtype)
-    if any(d > 1 for d in dilations):
-        w = lax.pad(w, zero, [*((0, 0, d - 1) for d in dilations), (0, 0, 0), (0, 0, 0)])
+    w = _dilated_kernel(w, dilations)
     *ks, cin_g, cout = w.shape
     config = [(0, 2 * c * s - k, 0) for k, c, s in zip(ks, pairs, strides)]
     w = lax.pad(w, zero, [*config, (0, 0, 0), (0, 0, 0)])
