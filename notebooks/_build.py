@@ -268,8 +268,10 @@ WHY_67 = [
         `jconv` computes the transposed convolution several independent ways
         (`jconv.TRANSPOSE_METHODS`): a convolution with `lhs_dilation` (zeros inserted by XLA),
         `jax.vjp` of the forward convolution, the explicit `pad_to_full` + `rot180`
-        construction above, the sub-pixel "phase" form and "col2im" (one matmul makes every
-        tap's contribution, which is then added at its output row). `jconv.reference.conv_transpose` is a plain NumPy loop written as the
+        construction above, the sub-pixel "phase" form, "col2im" (one matmul makes every
+        tap's contribution, which is then added at its output row) and "winograd" (the phase
+        form with Winograd's F(2, 2): 3 products per 2 output rows instead of 4).
+        `jconv.reference.conv_transpose` is a plain NumPy loop written as the
         overlay of Picture 1. All of them, the input gradient `conv2d_backprop_input`, and
         autodiff of `conv2d` give TensorFlow's numbers exactly.
         """
