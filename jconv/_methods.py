@@ -23,7 +23,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
-from jconv import _core, _helpers, _shapes
+from jconv import _core, _helpers, _onednn, _shapes
 
 
 def transposed_filter(w, groups: int):
@@ -329,13 +329,18 @@ def auto_filter_grad_method(backend: str, rank: int, strides) -> str:
 def _phase_conv(dy, w, pads, groups, precision, preferred_element_type):
     """The stride-1 correlation inside :func:`transpose_phase`.
 
-    Values: XLA's own conv for 1-D/2-D (fast there on every backend); one matmul over gathered
-    patches (:func:`jconv._core.conv_patches`) for 3-D, where XLA's CPU conv is a generic loop.
+    Values: on CPU for 2-D and 3-D float32 (:func:`jconv._onednn.usable`), oneDNN's direct
+    kernel (:mod:`jconv._onednn`; against XLA's own 2-D conv 1.0-2.4x on five phase and stride-1
+    shapes, against the patches form in 3-D 1.3-1.7x); otherwise XLA's own conv for 1-D/2-D and one
+    matmul over gathered patches (:func:`jconv._core.conv_patches`) for 3-D, where XLA's CPU conv
+    is a generic loop.
     Derivatives: always the patches form (a ``custom_jvp`` whose tangent is linear, so forward
     mode, reverse mode and higher orders all work): JAX's transpose of XLA's conv w.r.t. the
     kernel is a conv with an image-sized window that XLA's CPU backend runs 10-100x slower.
     """
     rank = dy.ndim - 2
+    if rank >= 2 and _onednn.usable(dy, w, pads, groups, preferred_element_type):
+        return _onednn.conv(dy, w, pads)
     if rank >= 3:
         return _core.conv_patches(
             dy, w, pads, groups, precision=precision, preferred_element_type=preferred_element_type
@@ -704,7 +709,8 @@ def transpose_col2im(
     :data:`COL2IM_1D_PHASE_BYTES`, the values (not the derivatives) are
     :func:`transpose_phase`'s, which never builds the column matrix; in 2-D, for an undilated
     kernel twice the stride and inputs of at least :data:`COL2IM_2D_WINOGRAD_SIZE` per dim,
-    :func:`transpose_winograd`'s.
+    :func:`transpose_winograd`'s; for one that is not a multiple of the stride and inputs of at
+    least :data:`COL2IM_2D_ONEDNN_SIZE`, :func:`transpose_phase`'s where oneDNN runs them.
     """
     *ks, cin_g, cout = w.shape
     out_dtype = preferred_element_type or dy.dtype
@@ -727,6 +733,12 @@ def transpose_col2im(
     elif len(ks) == 2 and undilated and all(k == 2 * s > 2 for k, s in zip(ks, strides)):
         if min(dy.shape[1:-1]) >= COL2IM_2D_WINOGRAD_SIZE:
             values = "winograd"
+    elif len(ks) == 2 and undilated and any(k % s for k, s in zip(ks, strides)):
+        float32 = dy.dtype == w.dtype == jnp.float32
+        float32 &= preferred_element_type in (None, jnp.float32)
+        if min(dy.shape[1:-1]) >= COL2IM_2D_ONEDNN_SIZE and float32 and groups == 1:
+            if _onednn.enabled():
+                values = "phase"
     return _col2im_op(dy, w, settings, values).astype(out_dtype)
 
 
@@ -760,6 +772,17 @@ twice the stride (``k = 2 s``, undilated) computes its *values* by :func:`transp
 16 x 16 with 256, 384 and 512 channels 1.16-1.24x; 32 x 32 and 64 x 64 1.28-1.46x; 8 x 8 with
 256 and 512 channels 0.87-0.95x (so not below 16). Derivatives keep the col2im form, whose
 training step was faster at these sizes (gan2d 16 x 16 x 256: winograd's 0.83-0.85x)."""
+
+
+COL2IM_2D_ONEDNN_SIZE = 96
+"""Smallest input size (each spatial dim) at which a 2-D :func:`transpose_col2im` whose kernel is
+not a multiple of the stride (k = 3, s = 2), undilated, float32, ungrouped, computes its *values*
+by :func:`transpose_phase`, whose per-phase correlations then run as oneDNN's direct kernels
+(:mod:`jconv._onednn`, where enabled). col2im's column matrix is ``prod(k) / prod(s)`` = 2.25x the
+output there and its matmul contracts only ``C_in``. Forward against the col2im values, k=3 s=2
+(A/B in one process): ``4 x (128 x 128 x 32) -> 16`` 1.88x, ``1 x (128 x 128 x 64)`` 1.53x,
+``2 x (96 x 96 x 48)`` 1.26x; at 64 x 64 0.51-1.27x and at 32 x 32 0.99-1.59x (so not below 96).
+Derivatives keep the col2im form."""
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
