@@ -1,0 +1,160 @@
+"""oneDNN's direct convolution through XLA:CPU's ``__onednn$convolution`` call (jconv._onednn).
+
+float32 only (the rest of the suite mostly runs in float64, where jconv never emits the call), on
+integer-valued data, so every sum is exact and results compare with ``assert_array_equal``.
+"""
+
+import functools
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jconv
+from jconv import _core, _methods, _onednn, reference
+
+needs_onednn = pytest.mark.skipif(
+    not _onednn.supported_here(), reason="oneDNN's custom call is only emitted on verified jaxlibs"
+)
+
+
+def _ints(rng, shape):
+    return jnp.asarray(rng.integers(-3, 4, shape).astype(np.float32))
+
+
+CONVS = [  # (x shape, w shape, padding)
+    ((2, 7, 3), (3, 3, 4), ((1, 1),)),
+    ((2, 5, 6, 3), (2, 3, 3, 5), ((1, 0), (0, 2))),
+    ((1, 4, 4, 8), (1, 1, 8, 16), ((0, 0), (0, 0))),
+    ((2, 4, 5, 3, 2), (2, 2, 3, 2, 6), ((1, 1), (0, 1), (2, 0))),
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, padding", CONVS, ids=lambda v: str(v))
+def test_conv_equals_numpy_loop(x_shape, w_shape, padding):
+    rng = np.random.default_rng(0)
+    x, w = _ints(rng, x_shape), _ints(rng, w_shape)
+    want = reference.conv(np.asarray(x, np.float64), np.asarray(w, np.float64), 1, list(padding))
+    np.testing.assert_array_equal(jax.jit(_onednn.conv, static_argnums=2)(x, w, padding), want)
+    np.testing.assert_array_equal(_onednn.conv(x, w, padding), want)  # eager
+
+
+@pytest.mark.parametrize("x_shape, w_shape, padding", CONVS[1:], ids=lambda v: str(v))
+def test_conv_transforms_equal_patches(x_shape, w_shape, padding):
+    """vmap over the input and over the kernel, both gradients and a jvp: as conv_patches."""
+    rng = np.random.default_rng(1)
+    x, w = _ints(rng, x_shape), _ints(rng, w_shape)
+    ct = _ints(rng, _core.conv_patches(x, w, padding).shape)
+
+    def results(f):
+        loss = lambda a, b: jnp.vdot(ct, f(a, b))  # noqa: E731
+        return jax.jit(
+            lambda a, b: (
+                jax.vmap(f, (0, None))(jnp.stack([a, -a, 2 * a]), b),
+                jax.vmap(f, (None, 0))(a, jnp.stack([b, -b])),
+                *jax.grad(loss, (0, 1))(a, b),
+                jax.jvp(f, (a, b), (a[::-1], b[..., ::-1]))[1],
+            )
+        )(x, w)
+
+    got = results(lambda a, b: _onednn.conv(a, b, padding))
+    want = results(lambda a, b: _core.conv_patches(a, b, padding))
+    for label, a, b in zip(("vmap x", "vmap w", "d/dx", "d/dw", "jvp"), got, want):
+        np.testing.assert_array_equal(a, b, err_msg=label)
+
+
+@needs_onednn
+def test_enabled_and_emitted():
+    """On a verified jaxlib the first-use check passes and the call is in the compiled program."""
+    assert _onednn.enabled()
+    x, w = jnp.zeros((1, 4, 4, 4, 2)), jnp.zeros((2, 2, 2, 2, 3))
+    f = jax.jit(lambda a, b: _onednn.conv(a, b, ((1, 0),) * 3))
+    assert "__onednn$convolution" in f.lower(x, w).compile().as_text()
+
+
+PHASE_CASES = [  # (rank, out sizes, kernel, strides, padding, C_in, C_out)
+    (2, (10, 9), (3, 3), (2, 2), "SAME", 3, 4),
+    (2, (8, 8), (4, 4), (2, 2), "SAME", 2, 5),
+    (2, (6, 7), (3, 2), (1, 1), "VALID", 3, 2),
+    (3, (8, 6, 8), (4, 4, 4), (2, 2, 2), "SAME", 3, 2),
+    (3, (7, 5, 6), (3, 2, 3), (2, 1, 3), "VALID", 2, 3),
+]
+
+
+def _phase_results(method, case, monkeypatch=None):
+    rank, n, k, s, p, cin, cout = case
+    rng = np.random.default_rng(2)
+    d = (1,) * rank
+    m = jconv.conv_output_shape(n, k, s, p, d)
+    p_dims = [p] * rank
+    pads = tuple(jconv._shapes.resolve_padding(pi, *a) for pi, a in zip(p_dims, zip(n, k, s, d)))
+    dy, w = _ints(rng, (2, *m, cout)), _ints(rng, (*k, cin, cout))
+    ct = _ints(rng, (2, *n, cin))
+    settings = dict(out_sizes=n, strides=s, padding=pads, dilations=d, groups=1)
+    op = functools.partial(_methods.TRANSPOSE[method], **settings)
+    loss = lambda a, b: jnp.vdot(ct, op(a, b))  # noqa: E731
+    f = jax.jit(
+        lambda a, b: (
+            op(a, b),
+            *jax.grad(loss, argnums=(0, 1))(a, b),
+            jax.jvp(op, (a, b), (a[::-1], b[..., ::-1]))[1],
+            jax.vmap(op, in_axes=(0, None))(jnp.stack([a, -a]), b),
+        )
+    )
+    return f(dy, w), f.lower(dy, w).compile().as_text()
+
+
+@pytest.mark.parametrize("case", PHASE_CASES, ids=lambda c: f"{c[0]}d-k{c[2]}-s{c[3]}-{c[4]}")
+def test_phase_float32_equals_dilate(case):
+    """ "phase" in float32 (its correlations through oneDNN where enabled): value, both
+    gradients, a jvp and a vmap equal "dilate" exactly."""
+    got, text = _phase_results("phase", case)
+    want, _ = _phase_results("dilate", case)
+    assert ("__onednn$convolution" in text) == _onednn.enabled()
+    for label, a, b in zip(("value", "d/d dy", "d/d w", "jvp", "vmap"), got, want):
+        np.testing.assert_array_equal(a, b, err_msg=label)
+
+
+@needs_onednn
+def test_col2im_2d_values_from_onednn_phase(monkeypatch):
+    """A 2-D "col2im" with k % s != 0 takes its values from "phase" (so oneDNN) from
+    COL2IM_2D_ONEDNN_SIZE per dim: below it none, at it the call; results equal "dilate"."""
+    case = PHASE_CASES[0]
+    want, _ = _phase_results("dilate", case)
+    got, text = _phase_results("col2im", case)
+    assert "__onednn$convolution" not in text
+    monkeypatch.setattr(_methods, "COL2IM_2D_ONEDNN_SIZE", 0)
+    got, text = _phase_results("col2im", case)
+    assert "__onednn$convolution" in text
+    for label, a, b in zip(("value", "d/d dy", "d/d w", "jvp", "vmap"), got, want):
+        np.testing.assert_array_equal(a, b, err_msg=label)
+
+
+def test_switched_off_by_environment(tmp_path):
+    """``JCONV_ONEDNN=0``: never emitted, and "phase" computes the same (in a fresh process)."""
+    code = (
+        "import jax, jax.numpy as jnp, numpy as np, jconv\n"
+        "from jconv import _onednn\n"
+        "assert not _onednn.enabled()\n"
+        "rng = np.random.default_rng(3)\n"
+        "x = jnp.asarray(rng.integers(-3, 4, (1, 4, 4, 4, 2)).astype(np.float32))\n"
+        "w = jnp.asarray(rng.integers(-3, 4, (4, 4, 4, 3, 2)).astype(np.float32))\n"
+        "f = jax.jit(lambda a: jconv.conv3d_transpose(a, w, (1, 8, 8, 8, 3), 2, 'SAME',"
+        " method='phase'))\n"
+        "assert '__onednn' not in f.lower(x).compile().as_text()\n"
+        "np.save(__import__('sys').argv[1], np.asarray(f(x)))\n"
+    )
+    rng = np.random.default_rng(3)
+    x = jnp.asarray(rng.integers(-3, 4, (1, 4, 4, 4, 2)).astype(np.float32))
+    w = jnp.asarray(rng.integers(-3, 4, (4, 4, 4, 3, 2)).astype(np.float32))
+    here = jconv.conv3d_transpose(x, w, (1, 8, 8, 8, 3), 2, "SAME", method="phase")
+    env = dict(os.environ, JCONV_ONEDNN="0")
+    path = str(tmp_path / "off.npy")
+    run = [sys.executable, "-c", code, path]
+    out = subprocess.run(run, env=env, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    np.testing.assert_array_equal(np.load(path), here)
