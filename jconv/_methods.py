@@ -338,9 +338,16 @@ def _phase_conv(dy, w, pads, groups, precision, preferred_element_type):
     mode, reverse mode and higher orders all work): JAX's transpose of XLA's conv w.r.t. the
     kernel is a conv with an image-sized window that XLA's CPU backend runs 10-100x slower.
     """
-    rank = dy.ndim - 2
-    if rank >= 2 and _onednn.usable(dy, w, pads, groups, preferred_element_type):
+    if dy.ndim >= 4 and _onednn.usable(dy, w, pads, groups, preferred_element_type):
         return _onednn.conv(dy, w, pads)
+    return _phase_conv_xla(dy, w, pads, groups, precision, preferred_element_type)
+
+
+def _phase_conv_xla(dy, w, pads, groups, precision, preferred_element_type):
+    """:func:`_phase_conv` without oneDNN. Its jvp's primal: in a derivative the patches form
+    shares its gathered patches with the tangent (vol3d-16 step 14.4 ms, 16.2 with the primal
+    from oneDNN)."""
+    rank = dy.ndim - 2
     if rank >= 3:
         return _core.conv_patches(
             dy, w, pads, groups, precision=precision, preferred_element_type=preferred_element_type
@@ -377,7 +384,7 @@ def _bilinear_tangent(f, primals, tangents, out):
 
 
 def _phase_conv_jvp(pads, groups, precision, preferred_element_type, primals, tangents):
-    out = _phase_conv(*primals, pads, groups, precision, preferred_element_type)
+    out = _phase_conv_xla(*primals, pads, groups, precision, preferred_element_type)
 
     def patches(a, b):
         return _core.conv_patches(
