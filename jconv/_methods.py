@@ -741,10 +741,8 @@ def transpose_col2im(
         if min(dy.shape[1:-1]) >= COL2IM_2D_WINOGRAD_SIZE:
             values = "winograd"
     elif len(ks) == 2 and undilated and any(k % s for k, s in zip(ks, strides)):
-        float32 = dy.dtype == w.dtype == jnp.float32
-        float32 &= preferred_element_type in (None, jnp.float32)
-        if min(dy.shape[1:-1]) >= COL2IM_2D_ONEDNN_SIZE and float32 and groups == 1:
-            if _onednn.enabled():
+        if min(dy.shape[1:-1]) >= COL2IM_2D_ONEDNN_SIZE:
+            if _onednn.eligible(dy, w, groups, preferred_element_type):
                 values = "phase"
     return _col2im_op(dy, w, settings, values).astype(out_dtype)
 

@@ -56,16 +56,19 @@ def usable(x, w, padding, groups: int = 1, preferred_element_type=None) -> bool:
     rank = x.ndim - 2
     return (
         1 <= rank <= 3
-        and groups == 1
-        and x.dtype == jnp.float32
-        and w.dtype == jnp.float32
-        and preferred_element_type in (None, jnp.float32)
         and all(lo >= 0 and hi >= 0 for lo, hi in padding)
         and all(n + lo + hi >= u for n, (lo, hi), u in zip(x.shape[1:-1], padding, w.shape))
         and min(x.shape) > 0
         and min(w.shape) > 0
-        and enabled()
+        and eligible(x, w, groups, preferred_element_type)
     )
+
+
+def eligible(x, w, groups: int = 1, preferred_element_type=None) -> bool:
+    """float32 in and out, ungrouped, and :func:`enabled`: the conditions on everything but
+    shapes, for callers that choose a formulation before its convolutions' shapes are known."""
+    float32 = x.dtype == w.dtype == jnp.float32 and preferred_element_type in (None, jnp.float32)
+    return float32 and groups == 1 and enabled()
 
 
 def supported_here() -> bool:
