@@ -303,7 +303,7 @@ def auto_transpose_method(backend: str, kernel_sizes, strides, in_sizes, batch: 
     """
     if backend != "cpu":
         return "dilate"
-    if len(kernel_sizes) <= 2 and all(s > 1 and k == 2 * s for k, s in zip(kernel_sizes, strides)):
+    if len(kernel_sizes) <= 2 and _shapes.kernel_twice_stride(kernel_sizes, strides):
         tiles = batch * math.prod(-(-(m + 1) // 2) for m in in_sizes)
         if tiles >= (512 if len(kernel_sizes) == 1 else 2048):
             return "winograd"
@@ -737,7 +737,7 @@ def transpose_col2im(
     if len(ks) == 1 and undilated and ks[0] % strides[0] == 0:
         if column_bytes * itemsize >= COL2IM_1D_PHASE_BYTES:
             values = "phase"
-    elif len(ks) == 2 and undilated and all(k == 2 * s > 2 for k, s in zip(ks, strides)):
+    elif len(ks) == 2 and undilated and _shapes.kernel_twice_stride(ks, strides):
         if min(dy.shape[1:-1]) >= COL2IM_2D_WINOGRAD_SIZE:
             values = "winograd"
     elif len(ks) == 2 and undilated and any(k % s for k, s in zip(ks, strides)):
@@ -793,7 +793,8 @@ Derivatives keep the col2im form."""
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
 def _col2im_op(dy, w, settings, values):
     """The values: phase-major with dilation 1 (fastest), else tap by tap; or, where ``values``
-    names a method (:data:`COL2IM_1D_PHASE_BYTES`, :data:`COL2IM_2D_WINOGRAD_SIZE`), its."""
+    names a method (:data:`COL2IM_1D_PHASE_BYTES`, :data:`COL2IM_2D_WINOGRAD_SIZE`,
+    :data:`COL2IM_2D_ONEDNN_SIZE`), that method's."""
     if values is not None:
         (out_sizes, strides, padding, dilations), groups, precision, accumulate, _ = settings
         return {"phase": transpose_phase, "winograd": transpose_winograd}[values](

@@ -219,6 +219,18 @@ def col2im_phase_groups(
     return tuple(groups), tuple(order)
 
 
+def kernel_twice_stride(kernel_sizes, strides) -> bool:
+    """Whether every dim's kernel is twice its stride, ``k = 2 s`` with ``s > 1``: each phase
+    then has two taps, one F(2, 2) pair, the case ``method="auto"`` gives to winograd.
+
+    >>> kernel_twice_stride((4, 4), (2, 2)), kernel_twice_stride((4, 3), (2, 2))
+    (True, False)
+    >>> kernel_twice_stride((2,), (1,))   # stride 1: no phases
+    False
+    """
+    return all(s > 1 and k == 2 * s for k, s in zip(kernel_sizes, strides))
+
+
 def winograd_tiles(n: int, m: int, k: int, s: int, d: int, lo: int) -> tuple[int, int, Pair, int]:
     """The tiles of :func:`jconv._methods.transpose_winograd` along one dimension.
 
