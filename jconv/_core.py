@@ -46,19 +46,22 @@ def conv_general_dilated(
     (:func:`jconv._shapes.group_like_dims`, :func:`jconv._shapes.xla_swap_hazard`), it gets
     ``stride`` more rows of high padding (one more output row, which breaks the pattern) and that
     row is sliced off again. Values are unchanged.
+
+    Grouped convs are guarded too: XLA:CPU expands batch groups, and feature groups in float64
+    and complex128, into ungrouped convs before the swap (:func:`jconv._shapes.xla_cpu_ungroups`).
+    The guard does not depend on the dtype rule, which is XLA-internal and version-dependent: one
+    extra output row where the pattern appears costs little.
     """
     lhs_spec, rhs_spec, out_spec = dimension_numbers
-    hazard = ()
-    if feature_group_count * batch_group_count == 1:
-        # Every group-like dim, not only those that trip the swap at these global shapes: under
-        # SPMD partitioning the per-device inputs are smaller and the swap can fire there.
-        hazard = _shapes.group_like_dims(
-            [rhs.shape[i] for i in rhs_spec[2:]],
-            window_strides,
-            padding,
-            lhs_dilation,
-            rhs_dilation,
-        )
+    # Every group-like dim, not only those that trip the swap at these global shapes: under
+    # SPMD partitioning the per-device inputs are smaller and the swap can fire there.
+    hazard = _shapes.group_like_dims(
+        [rhs.shape[i] for i in rhs_spec[2:]],
+        window_strides,
+        padding,
+        lhs_dilation,
+        rhs_dilation,
+    )
     padding = [tuple(p) for p in padding]
     for i in hazard:
         padding[i] = (padding[i][0], padding[i][1] + window_strides[i])
@@ -81,15 +84,14 @@ def conv_general_dilated(
     return out
 
 
-def transpose_hazard(in_sizes, kernel_sizes, strides, padding, dilations, groups) -> bool:
+def transpose_hazard(in_sizes, kernel_sizes, strides, padding, dilations) -> bool:
     """Would the input gradient of this forward conv, as JAX emits it, trip XLA's swap abort?
 
-    JAX transposes a conv into the lhs_dilation conv of :func:`jconv._shapes.transpose_padding`;
-    this asks whether that conv has a group-like dim (:func:`jconv._shapes.group_like_dims`),
-    which is enough for an abort once the input is partitioned over devices.
+    JAX transposes a conv into the lhs_dilation conv of :func:`jconv._shapes.transpose_padding`
+    (grouped or not: XLA:CPU may ungroup it, :func:`jconv._shapes.xla_cpu_ungroups`); this asks
+    whether that conv has a group-like dim (:func:`jconv._shapes.group_like_dims`), which is
+    enough for an abort once the input is partitioned over devices.
     """
-    if groups != 1:
-        return False
     out_sizes, pads = [], []
     for n, k, s, d, (lo, hi) in zip(in_sizes, kernel_sizes, strides, dilations, padding):
         m = _shapes.conv_output_size(n, k, s, d, lo, hi)
@@ -115,7 +117,7 @@ def conv(
     ``g(o) = o // (C_out / groups)`` picks the group of output channel ``o``.
     """
     rank = x.ndim - 2
-    if transpose_hazard(x.shape[1:-1], w.shape[:rank], strides, padding, dilations, groups):
+    if transpose_hazard(x.shape[1:-1], w.shape[:rank], strides, padding, dilations):
         # JAX differentiates this conv into the lhs_dilation conv that XLA would abort on.
         # Padding explicitly first gives the same values, and the transposed conv then has low
         # padding k_eff - 1 in every dim, which never matches the pattern.

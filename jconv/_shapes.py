@@ -363,6 +363,30 @@ def group_like_dims(
     )
 
 
+def xla_cpu_ungroups(dtype: str, feature_group_count: int = 1, batch_group_count: int = 1) -> bool:
+    """Whether XLA:CPU compiles this convolution as an ungrouped one (so the swap can reach it).
+
+    XLA's operand swap (:func:`xla_swap_hazard`) skips grouped convolutions, but XLA:CPU runs its
+    ``ConvolutionGroupConverter`` first (``cpu_compiler.cc``): batch groups are always expanded
+    into an ungrouped conv, feature groups for every element type but F16 and F32. JAX lowers a
+    complex conv on CPU to three real ones (Gauss' trick), and bfloat16 is computed in F32, so
+    feature-grouped convs are expanded for ``float64`` and ``complex128`` data. The expanded conv
+    keeps every spatial dim of the grouped one, so its swap hazard is the ungrouped one's.
+    Swept on jaxlib 0.10.2 for the six float and complex dtypes with feature groups 2 and 3 and
+    batch groups 2 (docs/xla_aborts.md): exactly these combinations abort.
+
+    >>> [xla_cpu_ungroups(t, 2) for t in ("float16", "bfloat16", "float32", "complex64")]
+    [False, False, False, False]
+    >>> xla_cpu_ungroups("float64", 2), xla_cpu_ungroups("complex128", 3)
+    (True, True)
+    >>> xla_cpu_ungroups("float32", 1, 2), xla_cpu_ungroups("float32")
+    (True, True)
+    """
+    if batch_group_count > 1 or feature_group_count == 1:
+        return True
+    return dtype not in ("float16", "bfloat16", "float32", "complex64")
+
+
 def xla_swap_hazard(
     in_sizes: Sequence[int],
     kernel_sizes: Sequence[int],
@@ -371,6 +395,9 @@ def xla_swap_hazard(
     lhs_dilation: Sequence[int],
     rhs_dilation: Sequence[int],
     groups: int = 1,
+    *,
+    batch_group_count: int = 1,
+    dtype: str = "float32",
 ) -> tuple[int, ...]:
     """Dimensions that make XLA's conv-operand swap build an invalid convolution.
 
@@ -380,6 +407,9 @@ def xla_swap_hazard(
     "group" dim and copied unchanged, so after the swap its window no longer matches the new
     kernel and the compiler aborts the process (CHECK failure "Window dimensions do not match RHS
     shape"; seen in jaxlib 0.10.2 for the lhs_dilation form of transposed convs with k = s = 2).
+    The swap only sees ungrouped convs, which on CPU include the grouped convs that
+    :func:`xla_cpu_ungroups` expands (``groups`` feature groups, ``batch_group_count``, element
+    type ``dtype``).
 
     Returns those group-like dims when the swap would fire, else ``()``. Callers break the pattern
     by padding one of them by one extra row and slicing it off.
@@ -388,8 +418,12 @@ def xla_swap_hazard(
     (1,)
     >>> xla_swap_hazard((2, 3), (3, 2), (1, 1), ((2, 1), (0, 1)), (1, 2), (1, 1))
     ()
+    >>> # issue 19's trigger: feature groups 2 abort in float64, not in float32
+    >>> args = ((3, 3), (4, 2), (1, 1), ((6, 6), (0, 0)), (2, 2), (2, 1), 2)
+    >>> xla_swap_hazard(*args, dtype="float64"), xla_swap_hazard(*args, dtype="float32")
+    ((1,), ())
     """
-    if groups != 1:
+    if not xla_cpu_ungroups(dtype, groups, batch_group_count):
         return ()
     group_dims = list(group_like_dims(kernel_sizes, strides, padding, lhs_dilation, rhs_dilation))
     kernel_product = swapped_product = 1
