@@ -259,36 +259,36 @@ def filter_grad_conv(
     )
 
 
-def auto_transpose_method(backend: str, kernel_sizes, strides, in_sizes, batch: int) -> str:
+# The auto policy's bound on program size: at most this many tap slices in the derivation it
+# picks (``_shapes.phase_taps`` for "phase", ``prod(k)`` for "col2im" and "patches"). A tap costs
+# about 10 ms of compile time on 2 cores in a training step, so 128 taps stay near a second.
+AUTO_MAX_TAPS = 128
+
+
+def auto_transpose_method(
+    backend: str, kernel_sizes, strides, in_sizes, batch: int, dilations=None
+) -> str:
     """The derivation ``method="auto"`` uses for a transposed conv / input gradient.
 
     ``in_sizes`` are the transposed conv's input (the output gradient's) spatial sizes ``m``,
     ``batch`` its batch size.
 
-    CPU: ``"col2im"`` for upsampling convs (some stride > 1) whose column matrix stays within
-    8x the output (``prod(k) <= 8 * prod(s)``), else ``"phase"``; except 3-D convs whose kernel
-    is a multiple ``k = U * s`` of the stride, ``U >= 2``, at spatial sizes where the phase
-    grid ``Q = m + U - 1`` wastes little (``prod(Q / m) <= 1.3``: ``m >= 12`` for ``U = 2``):
-    those take ``"phase"``. XLA's CPU lowering of ``lhs_dilation`` convs multiplies every
-    inserted zero (3-D: a generic loop, ~100x slower), and JAX's gradients of XLA convs use
-    image-sized-window convs that run 10-100x slower than a matmul. ``"col2im"`` runs the
-    forward and both gradients as matmuls; against ``"phase"`` on ``python -m jconv bench``'s
-    workloads and seven other shapes (1-D to 3-D, k = 2..8, s = 1..4) it had the faster forward
-    on every strided one and the faster training step on all but one (1-D k=4 s=2: 3.1 vs
-    2.7 ms). In 3-D its column matrix holds ``prod(k)`` narrow blocks of ``C_out`` columns, and
-    at larger sizes the phase form (a matmul over ``prod(U)`` gathered input taps whose output
-    is the ``prod(s)`` phases, then one depth-to-space) was 1.3-3.7x faster per training step
-    (k=4 s=2: m=12, 16 and 32); at m = 4..8 its ``Q / m`` waste made it 0.5-0.9x. At stride 1
-    ``"col2im"``'s columns are ``prod(k)`` times the output and ``"phase"`` (an ordinary XLA
-    conv) trains as fast or faster. 1-D and 2-D convs whose kernel is twice the stride
-    (``k = 2 s``, ``s > 1``) take ``"winograd"`` when they make enough tiles of two phase rows
-    per dim (``batch * prod(ceil((m + 1) / 2))``: 512 in 1-D, 2048 in 2-D). Against
-    ``"col2im"`` (A/B in one process): 1-D k/s = 4/2, 6/3, 8/4 and 16/8 with 1032 to 8208 tiles,
-    training step 1.07-1.38x faster, forward 0.92-1.26x; at about 260 tiles step 0.84-1.10x,
-    forward 0.7-0.9x. 2-D k=4 s=2 with 2178-4356 tiles: step 1.0-1.3x, forward 1.3-1.5x; with
-    400-648 tiles and 256-512 input channels: step 0.73-0.85x (forward 0.87-1.24x). In 3-D its
-    transforms cost more than the multiplies saved (vol3d: forward 0.5x, step 0.65x).
-    GPU/TPU: ``"dilate"``, XLA's native lowering (cuDNN's and the TPU's), not measured here.
+    CPU, by speed (measured: ``benchmarks/results-cpu-2core.md``), for dilation 1:
+
+    * 1-D/2-D convs whose kernel is twice the stride (``k = 2 s``, ``s > 1``) with enough
+      F(2, 2) tiles (``batch * prod(ceil((m + 1) / 2))``: 512 in 1-D, 2048 in 2-D):
+      ``"winograd"``;
+    * 3-D convs with ``k = U s``, ``U >= 2``, whose phase grid ``Q = m + U - 1`` wastes little
+      (``prod(Q / m) <= 1.3``): ``"phase"``;
+    * other upsampling convs (some ``s > 1``) with ``prod(k) <= 8 prod(s)``: ``"col2im"``;
+    * else ``"phase"``.
+
+    XLA:CPU's ``lhs_dilation`` conv multiplies every inserted zero (3-D: a generic loop), so
+    ``"dilate"`` is the last resort there. Program size is bounded: ``"phase"`` only with at most
+    :data:`AUTO_MAX_TAPS` tap slices (:func:`jconv._shapes.phase_taps`, which grows with the
+    dilation: the dilation is written into the kernel), else ``"col2im"`` when ``prod(k)`` is
+    within the bound, else ``"dilate"``; ``"winograd"`` and the 3-D ``"phase"`` rule assume
+    dilation 1. GPU/TPU: ``"dilate"``, XLA's native lowering (cuDNN's and the TPU's).
 
     >>> auto_transpose_method("cpu", (4, 4), (2, 2), (16, 16), 8)
     'col2im'
@@ -300,29 +300,53 @@ def auto_transpose_method(backend: str, kernel_sizes, strides, in_sizes, batch: 
     ['col2im', 'winograd']
     >>> [auto_transpose_method("cpu", (4, 4), (2, 2), (m, m), 4) for m in (16, 64)]
     ['col2im', 'winograd']
+    >>> # PyTorch's conv_transpose3d sample: "phase" would slice 4641 taps
+    >>> auto_transpose_method("cpu", (4, 5, 6), (3, 2, 1), (4, 4, 4), 2, (4, 4, 4))
+    'col2im'
+    >>> auto_transpose_method("cpu", (7, 7, 7), (1, 1, 1), (4, 4, 4), 2)   # 343 taps either way
+    'dilate'
     """
+    rank = len(kernel_sizes)
+    dilations = (1,) * rank if dilations is None else tuple(dilations)
     if backend != "cpu":
         return "dilate"
-    if len(kernel_sizes) <= 2 and _shapes.kernel_twice_stride(kernel_sizes, strides):
+    undilated = all(d == 1 for d in dilations)
+    if undilated and rank <= 2 and _shapes.kernel_twice_stride(kernel_sizes, strides):
         tiles = batch * math.prod(-(-(m + 1) // 2) for m in in_sizes)
-        if tiles >= (512 if len(kernel_sizes) == 1 else 2048):
+        if tiles >= (512 if rank == 1 else 2048):
             return "winograd"
-    if len(kernel_sizes) >= 3 and all(k % s == 0 and k > s for k, s in zip(kernel_sizes, strides)):
+    phase_fits = _shapes.phase_taps(kernel_sizes, strides, dilations) <= AUTO_MAX_TAPS
+    col2im_fits = math.prod(kernel_sizes) <= AUTO_MAX_TAPS
+    if (
+        undilated
+        and phase_fits
+        and rank >= 3
+        and all(k % s == 0 and k > s for k, s in zip(kernel_sizes, strides))
+    ):
         waste = math.prod((m + k // s - 1) / m for m, k, s in zip(in_sizes, kernel_sizes, strides))
         if waste <= 1.3:
             return "phase"
     upsampling = any(s > 1 for s in strides)
-    return "col2im" if upsampling and math.prod(kernel_sizes) <= 8 * math.prod(strides) else "phase"
+    if upsampling and math.prod(kernel_sizes) <= 8 * math.prod(strides) and col2im_fits:
+        return "col2im"
+    if phase_fits:
+        return "phase"
+    return "col2im" if col2im_fits else "dilate"
 
 
-def auto_filter_grad_method(backend: str, rank: int, strides) -> str:
+def auto_filter_grad_method(backend: str, kernel_sizes) -> str:
     """The derivation ``method="auto"`` uses for a filter gradient.
 
     CPU: ``"patches"`` (one matmul over gathered taps): XLA's CPU conv for a filter gradient has
-    an image-sized window and runs far below matmul speed. GPU/TPU: ``"conv"``.
+    an image-sized window and runs far below matmul speed. Its program slices ``prod(k)`` taps,
+    so beyond :data:`AUTO_MAX_TAPS` taps, and on GPU/TPU: ``"conv"``.
+
+    >>> auto_filter_grad_method("cpu", (3, 3)), auto_filter_grad_method("cpu", (7, 7, 7))
+    ('patches', 'conv')
     """
-    del rank, strides
-    return "patches" if backend == "cpu" else "conv"
+    if backend == "cpu" and math.prod(kernel_sizes) <= AUTO_MAX_TAPS:
+        return "patches"
+    return "conv"
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4, 5))

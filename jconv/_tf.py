@@ -434,7 +434,7 @@ def _transpose(
     pads = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
     if method == "auto":
         m = dy.shape[2:] if channels_first else dy.shape[1:-1]
-        method = _methods.auto_transpose_method(jax.default_backend(), ks, ss, m, dy.shape[0])
+        method = _methods.auto_transpose_method(jax.default_backend(), ks, ss, m, dy.shape[0], ds)
     return _jit.transpose(
         dy,
         filters,
@@ -876,7 +876,7 @@ def _backprop_filter(
                 f"{_pad_repr(spec if isinstance(spec, str) else spec[i])}"
             )
     if method == "auto":
-        method = _methods.auto_filter_grad_method(jax.default_backend(), rank, ss)
+        method = _methods.auto_filter_grad_method(jax.default_backend(), tuple(ks))
     return _jit.filter_grad(
         x,
         dy,

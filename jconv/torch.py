@@ -377,10 +377,10 @@ def _transpose_jit(
     return _add_bias(y, bias)
 
 
-def _resolve_method(fn, method, ks, ss, in_sizes, batch):
+def _resolve_method(fn, method, ks, ss, ds, in_sizes, batch):
     method = _args.method(fn, method, TRANSPOSE_METHODS)
     if method == "auto":
-        method = _methods.auto_transpose_method(jax.default_backend(), ks, ss, in_sizes, batch)
+        method = _methods.auto_transpose_method(jax.default_backend(), ks, ss, in_sizes, batch, ds)
     return method
 
 
@@ -439,7 +439,7 @@ def _conv_transpose(
         dilations=ds,
         groups=g,
         channels_first=True,
-        method=_resolve_method(fn, method, tuple(ks), ss, dy.shape[2:], dy.shape[0]),
+        method=_resolve_method(fn, method, tuple(ks), ss, ds, dy.shape[2:], dy.shape[0]),
         precision=_args.precision(fn, precision),
         preferred_element_type=_args.element_type(fn, preferred_element_type),
     )
@@ -644,7 +644,7 @@ def _conv_input(
         dilations=ds,
         groups=g,
         channels_first=True,
-        method=_resolve_method(fn, method, tuple(ks), ss, dy.shape[2:], dy.shape[0]),
+        method=_resolve_method(fn, method, tuple(ks), ss, ds, dy.shape[2:], dy.shape[0]),
         precision=_args.precision(fn, precision),
         preferred_element_type=_args.element_type(fn, preferred_element_type),
     )
@@ -692,7 +692,7 @@ def _conv_weight(
             )
     method = _args.method(fn, method, FILTER_GRAD_METHODS)
     if method == "auto":
-        method = _methods.auto_filter_grad_method(jax.default_backend(), rank, ss)
+        method = _methods.auto_filter_grad_method(jax.default_backend(), tuple(ks))
     return _weight_jit(
         x,
         dy,
