@@ -15,6 +15,10 @@ def main(argv=None) -> int:
         from jconv import bench
 
         return bench.main(argv[1:])
+    if argv[:1] == ["fuzz"]:
+        from jconv import fuzz
+
+        return fuzz.main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m jconv",
         description=(
@@ -30,7 +34,8 @@ def main(argv=None) -> int:
             "subcommand: 'python -m jconv bench [--json PATH] [--repeats N] [--workloads A,B] "
             "[--frameworks jconv,lax,vjp,torch,tf] [--small]' times jconv's transposed "
             "convolutions and training steps against jax.lax, PyTorch and TensorFlow instead "
-            "(see 'python -m jconv bench --help')."
+            "(see 'python -m jconv bench --help'). 'python -m jconv fuzz [--n N] [--seed S]' runs "
+            "the crash campaign (see 'python -m jconv fuzz --help')."
         ),
     )
     parser.add_argument("--quick", action="store_true", help="a third of the grid")
