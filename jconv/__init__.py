@@ -7,7 +7,7 @@ Users import ``jconv`` (TensorFlow-style names) and ``jconv.torch`` (PyTorch-sty
 from importlib import metadata as _metadata
 
 from jconv import reference, torch
-from jconv._helpers import nhwc_to_hwio, pad_to_full, rot180
+from jconv._manual import nhwc_to_hwio, pad_to_full, rot180
 from jconv._shapes import effective_kernel_size
 from jconv._tf import (
     FILTER_GRAD_METHODS,

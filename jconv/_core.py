@@ -17,6 +17,23 @@ from jconv import _shapes
 Pair = tuple[int, int]
 
 
+def zero_pad(x, pads: Sequence[Pair], *, lead: int = 1, interior: Sequence[int] | None = None):
+    """``x`` with zeros added to axes ``lead .. lead + len(pads) - 1`` (the spatial dims of
+    ``(N, *spatial, C)`` data with ``lead=1``; a filter's tap dims with ``lead=0``).
+
+    ``pads[i] = (lo, hi)`` rows before and after (negative: rows removed), ``interior[i]`` zeros
+    between neighbouring rows; other axes are unchanged.
+
+    >>> zero_pad(jnp.ones((1, 2, 1)), [(1, 0)], interior=[1])[0, :, 0]
+    Array([0., 1., 0., 1.], dtype=float32)
+    """
+    interior = (0,) * len(pads) if interior is None else tuple(interior)
+    config = [(0, 0, 0)] * x.ndim
+    for i, ((lo, hi), e) in enumerate(zip(pads, interior)):
+        config[lead + i] = (lo, hi, e)
+    return lax.pad(x, jnp.zeros((), x.dtype), config)
+
+
 def canonical_dimension_numbers(rank: int) -> lax.ConvDimensionNumbers:
     """``("NHWC", "HWIO", "NHWC")`` for any number of spatial dims, as index specs."""
     spatial = tuple(range(1, rank + 1))
@@ -121,8 +138,7 @@ def conv(
         # JAX differentiates this conv into the lhs_dilation conv that XLA would abort on.
         # Padding explicitly first gives the same values, and the transposed conv then has low
         # padding k_eff - 1 in every dim, which never matches the pattern.
-        config = [(0, 0, 0), *((lo, hi, 0) for lo, hi in padding), (0, 0, 0)]
-        x = lax.pad(x, jnp.zeros((), x.dtype), config)
+        x = zero_pad(x, padding)
         padding = ((0, 0),) * rank
     return conv_general_dilated(
         x,
@@ -151,8 +167,7 @@ def conv_patches(
     """
     rank = x.ndim - 2
     us = w.shape[:rank]
-    config = [(0, 0, 0), *((lo, hi, 0) for lo, hi in padding), (0, 0, 0)]
-    x = lax.pad(x, jnp.zeros((), x.dtype), config)
+    x = zero_pad(x, padding)
     out_sizes = [n - u + 1 for n, u in zip(x.shape[1:-1], us)]
     taps = []
     for offset in itertools.product(*(range(u) for u in us)):

@@ -11,7 +11,8 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from jconv import _core, _layout, _methods
+from jconv import _core, _layout, derivations
+from jconv.derivations import auto
 
 _STATIC = (
     "strides",
@@ -64,8 +65,18 @@ def transpose(
     precision,
     preferred_element_type,
 ):
-    x = _methods.TRANSPOSE[method](
-        to_last(dy, channels_first),
+    dy = to_last(dy, channels_first)
+    if method == "auto":
+        method = auto.transpose_method_for(
+            dy,
+            w,
+            strides=strides,
+            dilations=dilations,
+            groups=groups,
+            preferred_element_type=preferred_element_type,
+        )
+    x = derivations.TRANSPOSE[method](
+        dy,
         w,
         out_sizes=out_sizes,
         strides=strides,
@@ -93,7 +104,9 @@ def filter_grad(
     precision,
     preferred_element_type,
 ):
-    return _methods.FILTER_GRAD[method](
+    if method == "auto":
+        method = auto.filter_grad_method(jax.default_backend(), kernel_sizes)
+    return derivations.FILTER_GRAD[method](
         to_last(x, channels_first),
         to_last(dy, channels_first),
         kernel_sizes=kernel_sizes,

@@ -232,7 +232,7 @@ def kernel_twice_stride(kernel_sizes, strides) -> bool:
 
 
 def winograd_tiles(n: int, m: int, k: int, s: int, d: int, lo: int) -> tuple[int, int, Pair, int]:
-    """The tiles of :func:`jconv._methods.transpose_winograd` along one dimension.
+    """The tiles of :func:`jconv.derivations.winograd.transpose_winograd` along one dimension.
 
     Output row ``j = q * s + r`` of the full transposed conv is a ``U``-tap correlation of the
     input with phase ``r`` of the kernel, ``U = ceil(k_eff / s)``; made even with a zero tap, the

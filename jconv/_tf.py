@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import jax
+from jconv import _args, _jit, _layout, _shapes, derivations
 
-from jconv import _args, _jit, _layout, _methods, _shapes
-
-TRANSPOSE_METHODS = tuple(_methods.TRANSPOSE)
-FILTER_GRAD_METHODS = tuple(_methods.FILTER_GRAD)
+TRANSPOSE_METHODS = tuple(derivations.TRANSPOSE)
+FILTER_GRAD_METHODS = tuple(derivations.FILTER_GRAD)
 
 
 def _pad_repr(spec) -> str:
@@ -432,9 +430,6 @@ def _transpose(
         (shape_name, "filters.shape[-2] (output channels per group)", f"{dy_name} channels"),
     )
     pads = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
-    if method == "auto":
-        m = dy.shape[2:] if channels_first else dy.shape[1:-1]
-        method = _methods.auto_transpose_method(jax.default_backend(), ks, ss, m, dy.shape[0], ds)
     return _jit.transpose(
         dy,
         filters,
@@ -875,8 +870,6 @@ def _backprop_filter(
                 f"of input {dim} {n} with kernel {k}, stride {s}, dilation {d}, padding "
                 f"{_pad_repr(spec if isinstance(spec, str) else spec[i])}"
             )
-    if method == "auto":
-        method = _methods.auto_filter_grad_method(jax.default_backend(), tuple(ks))
     return _jit.filter_grad(
         x,
         dy,

@@ -19,7 +19,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from jconv import _args, _jit, _methods, _shapes
+from jconv import _args, _jit, _shapes, derivations
 
 __all__ = [
     "conv1d",
@@ -36,8 +36,8 @@ __all__ = [
     "conv3d_weight",
 ]
 
-TRANSPOSE_METHODS = tuple(_methods.TRANSPOSE)
-FILTER_GRAD_METHODS = tuple(_methods.FILTER_GRAD)
+TRANSPOSE_METHODS = tuple(derivations.TRANSPOSE)
+FILTER_GRAD_METHODS = tuple(derivations.FILTER_GRAD)
 
 
 def _tuple(fn, name, value, rank, minimum):
@@ -377,13 +377,6 @@ def _transpose_jit(
     return _add_bias(y, bias)
 
 
-def _resolve_method(fn, method, ks, ss, ds, in_sizes, batch):
-    method = _args.method(fn, method, TRANSPOSE_METHODS)
-    if method == "auto":
-        method = _methods.auto_transpose_method(jax.default_backend(), ks, ss, in_sizes, batch, ds)
-    return method
-
-
 def _conv_transpose(
     fn,
     rank,
@@ -439,7 +432,7 @@ def _conv_transpose(
         dilations=ds,
         groups=g,
         channels_first=True,
-        method=_resolve_method(fn, method, tuple(ks), ss, ds, dy.shape[2:], dy.shape[0]),
+        method=_args.method(fn, method, TRANSPOSE_METHODS),
         precision=_args.precision(fn, precision),
         preferred_element_type=_args.element_type(fn, preferred_element_type),
     )
@@ -644,7 +637,7 @@ def _conv_input(
         dilations=ds,
         groups=g,
         channels_first=True,
-        method=_resolve_method(fn, method, tuple(ks), ss, ds, dy.shape[2:], dy.shape[0]),
+        method=_args.method(fn, method, TRANSPOSE_METHODS),
         precision=_args.precision(fn, precision),
         preferred_element_type=_args.element_type(fn, preferred_element_type),
     )
@@ -691,8 +684,6 @@ def _conv_weight(
                 f"{fn}: grad_output {dim} {m} does not match the forward output {dim} {want}"
             )
     method = _args.method(fn, method, FILTER_GRAD_METHODS)
-    if method == "auto":
-        method = _methods.auto_filter_grad_method(jax.default_backend(), tuple(ks))
     return _weight_jit(
         x,
         dy,

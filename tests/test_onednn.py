@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import jconv
-from jconv import _core, _methods, _onednn, reference
+from jconv import _core, _onednn, derivations, reference
 
 needs_onednn = pytest.mark.skipif(
     not _onednn.supported_here(), reason="oneDNN's custom call is only emitted on verified jaxlibs"
@@ -95,7 +95,7 @@ def _phase_results(method, case, monkeypatch=None):
     dy, w = _ints(rng, (2, *m, cout)), _ints(rng, (*k, cin, cout))
     ct = _ints(rng, (2, *n, cin))
     settings = dict(out_sizes=n, strides=s, padding=pads, dilations=d, groups=1)
-    op = functools.partial(_methods.TRANSPOSE[method], **settings)
+    op = functools.partial(derivations.TRANSPOSE[method], **settings)
     loss = lambda a, b: jnp.vdot(ct, op(a, b))  # noqa: E731
     f = jax.jit(
         lambda a, b: (
@@ -120,15 +120,14 @@ def test_phase_float32_equals_dilate(case):
 
 
 @needs_onednn
-def test_col2im_2d_values_from_onednn_phase(monkeypatch):
-    """A 2-D "col2im" with k % s != 0 takes its values from "phase" (so oneDNN) from
-    COL2IM_2D_ONEDNN_SIZE per dim: below it none, at it the call; results equal "dilate"."""
+def test_phase_col2im_2d_values_through_onednn():
+    """A 2-D "phase+col2im" with k % s != 0 takes its values from "phase" (so oneDNN), where
+    "col2im" never calls it; results equal "dilate"."""
     case = PHASE_CASES[0]
     want, _ = _phase_results("dilate", case)
     got, text = _phase_results("col2im", case)
     assert "__onednn$convolution" not in text
-    monkeypatch.setattr(_methods, "COL2IM_2D_ONEDNN_SIZE", 0)
-    got, text = _phase_results("col2im", case)
+    got, text = _phase_results("phase+col2im", case)
     assert "__onednn$convolution" in text
     for label, a, b in zip(("value", "d/d dy", "d/d w", "jvp", "vmap"), got, want):
         np.testing.assert_array_equal(a, b, err_msg=label)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import jconv
-from jconv import reference
+from jconv import derivations, reference
 
 # (rank, input spatial, kernel, strides, dilations, padding, C_in, C_out, groups)
 CASES = [
@@ -143,7 +143,7 @@ def _derivation_results(method, *, case, pads, dy, w, ct):
     settings = dict(out_sizes=n, strides=s, padding=pads, dilations=d, groups=g)
 
     def op(dy, w):
-        return jconv._methods.TRANSPOSE[method](dy, w, **settings)
+        return derivations.TRANSPOSE[method](dy, w, **settings)
 
     loss = lambda dy, w: jnp.vdot(ct, op(dy, w))  # noqa: E731
     return jax.jit(
@@ -195,7 +195,7 @@ def test_col2im_in_chunks_equals_dilate(case, chunking, x64, monkeypatch):
         monkeypatch.setattr(jconv._shapes, "col2im_chunks", lambda *args: expected)
     else:
         assert jconv._shapes.col2im_chunks(column_bytes, 2, cin // g, budget, rows) == expected
-    monkeypatch.setattr(jconv._methods, "COL2IM_CHUNK_BYTES", budget)
+    monkeypatch.setattr(derivations.col2im, "COL2IM_CHUNK_BYTES", budget)
     got = results("col2im")
     np.testing.assert_array_equal(
         want[0], jconv.conv_transpose(dy, w, x.shape, s, p, dilations=d, method="dilate")
@@ -204,9 +204,9 @@ def test_col2im_in_chunks_equals_dilate(case, chunking, x64, monkeypatch):
         np.testing.assert_array_equal(a, b, err_msg=name)
 
 
-VALUES = [  # (case, the method col2im's values come from, the setting that enables it)
+PAIRINGS = [  # (case, the pairing, the derivation its values come from)
     *(
-        (case, "phase", "COL2IM_1D_PHASE_BYTES")
+        (case, "phase+col2im", "phase")
         for case in [
             (1, (16,), (4,), (2,), (1,), "SAME", 4, 6, 2),
             (1, (17,), (6,), (3,), (1,), ((2, 3),), 3, 2, 1),
@@ -214,7 +214,7 @@ VALUES = [  # (case, the method col2im's values come from, the setting that enab
         ]
     ),
     *(
-        (case, "winograd", "COL2IM_2D_WINOGRAD_SIZE")
+        (case, "winograd+col2im", "winograd")
         for case in [
             (2, (8, 9), (4, 4), (2, 2), (1, 1), "SAME", 4, 6, 2),
             (2, (13, 8), (6, 4), (3, 2), (1, 1), ((2, 3), (1, 1)), 3, 2, 1),
@@ -224,26 +224,27 @@ VALUES = [  # (case, the method col2im's values come from, the setting that enab
 
 
 @pytest.mark.parametrize(
-    "case, values, setting", VALUES, ids=lambda v: v if isinstance(v, str) else _id(v)
+    "case, method, values", PAIRINGS, ids=lambda v: v if isinstance(v, str) else _id(v)
 )
-def test_col2im_values_from_another_method_equal_dilate(case, values, setting, x64, monkeypatch):
-    """A large 1-D "col2im" takes its values from "phase" (COL2IM_1D_PHASE_BYTES), a 2-D one
-    with k = 2 s from "winograd" (COL2IM_2D_WINOGRAD_SIZE), and its derivatives from the col2im
-    tangent: force it (threshold 0), check that the values did come from that method, and
-    compare value, both gradients, a jvp and a vmap with "dilate", exactly."""
+def test_pairings_take_values_from_one_derivation_and_equal_dilate(
+    case, method, values, x64, monkeypatch
+):
+    """ "phase+col2im" and "winograd+col2im" compute their values by "phase"/"winograd" and
+    their derivatives by col2im's tangent, while "col2im" never calls another derivation:
+    check both, and compare value, both gradients, a jvp and a vmap with "dilate", exactly."""
     x, w, m, pads, dy, ct = _transpose_data(case, seed=4)
     results = functools.partial(_derivation_results, pads=pads, dy=dy, w=w, ct=ct, case=case)
     calls = []
+    module = getattr(derivations, values)
     name = f"transpose_{values}"
-    method = getattr(jconv._methods, name)
-    monkeypatch.setattr(jconv._methods, name, lambda *a, **kw: calls.append(1) or method(*a, **kw))
+    original = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **kw: calls.append(1) or original(*a, **kw))
 
     want = results("dilate")
-    got = results("col2im")
-    assert not calls, f"col2im's values came from {name} below the threshold"
-    monkeypatch.setattr(jconv._methods, setting, 0)
-    got = results("col2im")
-    assert calls, f"col2im's values did not come from {name}"
+    results("col2im")
+    assert not calls, f'"col2im" called {name}'
+    got = results(method)
+    assert calls, f"{method}'s values did not come from {name}"
     for label, a, b in zip(("value", "d/d dy", "d/d w", "jvp", "vmap"), got, want):
         np.testing.assert_array_equal(a, b, err_msg=label)
 
@@ -263,12 +264,12 @@ def test_winograd_in_batch_chunks_equals_dilate(case, x64, monkeypatch):
     def jaxpr():
         settings = dict(out_sizes=n, strides=s, padding=pads, dilations=d, groups=g)
         return str(
-            jax.make_jaxpr(lambda a, b: jconv._methods.transpose_winograd(a, b, **settings))(dy, w)
+            jax.make_jaxpr(lambda a, b: derivations.transpose_winograd(a, b, **settings))(dy, w)
         )
 
     want = results("dilate")
     assert "scan" not in jaxpr()
-    monkeypatch.setattr(jconv._methods, "WINOGRAD_CHUNK_BYTES", tile_bytes // 2)
+    monkeypatch.setattr(derivations.winograd, "WINOGRAD_CHUNK_BYTES", tile_bytes // 2)
     assert "scan" in jaxpr()
     got = results("winograd")
     for name, a, b in zip(("value", "d/d dy", "d/d w", "jvp", "vmap"), got, want):

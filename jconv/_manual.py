@@ -1,4 +1,7 @@
-"""Small array helpers from the classic derivations (public): rot180, pad_to_full, nhwc_to_hwio."""
+"""The classic manual derivation's helpers (public): ``rot180``, ``pad_to_full``, ``nhwc_to_hwio``.
+
+With them the transposed conv is ``conv(pad_to_full(dy), rot180(w))`` (``method="pad"``), and
+the filter gradient a conv of the batch-moved input with the output gradient."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 from jax import lax
 
-from jconv import _shapes
+from jconv import _core, _shapes
 
 
 def _per_dim(value: int | Sequence[int], rank: int) -> tuple[int, ...]:
@@ -67,12 +70,8 @@ def pad_to_full(
     x = jnp.asarray(x)
     rank = x.ndim - 2
     ks, ss, ds = (_per_dim(v, rank) for v in (kernel_size, strides, dilations))
-    config = [(0, 0, 0)]
-    for k, s, d in zip(ks, ss, ds):
-        edge = _shapes.effective_kernel_size(k, d) - 1
-        config.append((edge, edge, s - 1))
-    config.append((0, 0, 0))
-    return lax.pad(x, jnp.zeros((), x.dtype), config)
+    edges = [_shapes.effective_kernel_size(k, d) - 1 for k, d in zip(ks, ds)]
+    return _core.zero_pad(x, [(e, e) for e in edges], interior=[s - 1 for s in ss])
 
 
 def nhwc_to_hwio(x):
