@@ -49,7 +49,16 @@ ILLEGAL = ("unreachable", "groups", "negative_padding", "zero_stride", "dtype", 
 DEVICES = 8
 SLOW_S = 5.0
 HANG_S = 300.0
-TRANSPOSE_METHODS = ("dilate", "vjp", "pad", "phase", "col2im", "winograd")
+TRANSPOSE_METHODS = (
+    "dilate",
+    "vjp",
+    "pad",
+    "phase",
+    "col2im",
+    "winograd",
+    "phase+col2im",
+    "winograd+col2im",
+)
 FILTER_GRAD_METHODS = ("vjp", "conv", "patches")
 
 
