@@ -4,9 +4,8 @@ jaxlib's XLA:CPU links oneDNN and runs its ``convolution_forward`` primitive for
 with this target (the op XLA's own, off-by-default oneDNN rewriter emits). oneDNN's JIT kernels
 convolve without gathering patches, where XLA:CPU lowers a 3-D convolution to a generic loop and
 jconv otherwise gathers patches for one matmul. jconv emits the call for the stride-1
-correlations of its phase decomposition (:func:`jconv.derivations.phase.transpose_phase`): on the
-benchmark's 3-D workloads the forward took 3.3 instead of 4.5-4.8 ms (vol3d-16) and 5.1 instead
-of 6.6-7.0 ms (vol3d-12).
+correlations of its phase decomposition (:func:`jconv.derivations.phase.transpose_phase`; timings
+in docs/auto.md).
 
 The call's configuration is XLA's internal ``OneDnnConvolutionConfig`` (dims 0-based, strides
 and pads as they are, dilations as they are), whose encoding has changed between XLA versions,

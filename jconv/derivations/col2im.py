@@ -41,8 +41,7 @@ def transpose_col2im(
     The values, with dilation 1, come from the phase-major arrangement: the taps are reordered
     so that those sharing a shift are adjacent columns (:func:`jconv._shapes.col2im_phase_groups`),
     each group is added onto the ``(Q, s)`` phase grid as one shifted block, and one transpose
-    interleaves the phases (fewer, larger copies than tap by tap: the benchmark's vol3d forward
-    1.5 ms instead of 2.0 ms).
+    interleaves the phases (fewer, larger copies than tap by tap).
 
     The derivatives go through a ``custom_jvp`` whose tangent is the tap-by-tap form: everything
     after its matmul is slices, pads, adds and reshapes, whose transposes are slices, so JAX
@@ -55,9 +54,8 @@ def transpose_col2im(
     the other (``lax.map``, :func:`jconv._shapes.col2im_chunks`), so the temporaries of a
     forward pass and of a training step stay bounded. Where single examples are too large, each
     is split into windows of output rows along the first spatial dim, each computed from its
-    own rows of ``dy`` plus a halo (:func:`jconv._shapes.col2im_row_chunks`; the few-channel
-    unet2d-hr workload, ``4 x (128 x 128 x 32) -> (256 x 256 x 16)``: forward 10.7 -> 8.1 ms,
-    step 52 -> 44 ms against slicing the output channels, which is the last resort).
+    own rows of ``dy`` plus a halo (:func:`jconv._shapes.col2im_row_chunks`), before the last
+    resort of slicing the output channels. Timings: docs/auto.md.
 
     ``values="phase"`` or ``"winograd"`` takes the values (outside a derivative) from that
     derivation and keeps col2im's derivatives: the methods ``"phase+col2im"`` and
@@ -84,9 +82,7 @@ COL2IM_CHUNK_BYTES = 8 * 2**20
 its gradients. XLA:CPU allocates an executable's temporaries as one block per call, and a
 training step through col2im holds the columns' cotangent twice (both gradient matmuls read it,
 one of them transposed); with blocks above glibc's 32 MiB mmap threshold every call pays
-fresh-page faults (the benchmark's unet2d step: 36 MiB and 38-45 ms unchunked, 31 MiB and
-25-31 ms chunked; a 1-D k=16 s=8 forward with a 32 MiB column matrix, 8 x (256 x 128) ->
-(2048 x 64) at batch 32: 33 ms in one piece, 13 ms in 4 chunks)."""
+fresh-page faults, which chunks of this size avoid (timings: docs/auto.md)."""
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
