@@ -39,12 +39,12 @@ def work(spec: Spec) -> Result:
 
     def tensors(w: Workload, seed: int, grad: bool) -> tuple[Any, Any]:
         x, f = inputs(w, seed)
-        x = torch.from_numpy(np.ascontiguousarray(np.moveaxis(x, -1, 1)))
+        xt = torch.from_numpy(np.ascontiguousarray(np.moveaxis(x, -1, 1)))
         # (*k, C_out, C_in) -> PyTorch's ConvTranspose weight (C_in, C_out, *k)
-        f = torch.from_numpy(
+        ft = torch.from_numpy(
             np.ascontiguousarray(np.transpose(f, (w.rank + 1, w.rank, *range(w.rank))))
         )
-        return x.requires_grad_(grad), f.requires_grad_(grad)
+        return xt.requires_grad_(grad), ft.requires_grad_(grad)
 
     def conv(w: Workload) -> Callable[[Any, Any], Any]:
         op = getattr(F, f"conv_transpose{w.rank}d")
