@@ -22,8 +22,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m jconv",
         description=(
-            "Verify jconv on this machine: print the backend and devices, the seeds' "
-            "conv2d_transpose example (5x5, first element 67) by every method, then a sweep over "
+            "Verify jconv on this machine: print the backend and devices, the classic Stack "
+            "Overflow conv2d_transpose example (5x5, first element 67) by every method, then a "
+            "sweep over "
             "a built-in grid of 1-D/2-D/3-D configurations (SAME/VALID/explicit padding, "
             "strides, dilations, groups, every legal transposed output size): each op by every "
             "derivation, jit-compiled, in float32 and float64, on integer-valued data, compared "

@@ -1,4 +1,5 @@
-"""The main job: the seeds' example by every method, then a verification sweep.
+"""The main job: the classic Stack Overflow conv2d_transpose example by every method, then a
+verification sweep.
 
 Each op of a built-in grid of configurations is computed by every derivation, under ``jax.jit``,
 in float32 and float64, on integer-valued data (so every derivation must agree *exactly*), and
@@ -46,14 +47,14 @@ def _fmt_config(cfg) -> str:
 
 
 def seed_example(out=sys.stdout) -> bool:
-    """Print the seeds' 5x5 result by every method; True when all agree with the reference."""
+    """Print the classic example's 5x5 result by every method; True when all match the reference."""
     x = jnp.array(SEED_INPUT).reshape(1, 2, 2, 1)
     f = jnp.array(SEED_FILTER).reshape(3, 3, 1, 1)
     want = reference.conv_transpose(np.asarray(x), np.asarray(f), (5, 5), 2, "VALID")[0, :, :, 0]
     print(
-        "The seeds' example: conv2d_transpose of [[-67, -77], [-117, -127]] with the 3x3 filter "
-        "-1..-9,\nstride 2, VALID, output_shape (1, 5, 5, 1). The first element is 67 = -67 * -1 "
-        "(not 603 = -67 * -9).",
+        "The classic Stack Overflow example: conv2d_transpose of [[-67, -77], [-117, -127]] "
+        "with the 3x3 filter -1..-9,\nstride 2, VALID, output_shape (1, 5, 5, 1). The first "
+        "element is 67 = -67 * -1 (not 603 = -67 * -9).",
         file=out,
     )
     ok = True

@@ -7,8 +7,8 @@ the channel counts. Loops run over output positions and kernel taps; each step i
 product over the channels.
 
 Examples:
-  The seeds' example, drawn as the overlay: each input element stamps the kernel, scaled, at
-  stride offsets; overlapping stamps add.
+  The classic Stack Overflow conv2d_transpose example, drawn as the overlay: each input element
+  stamps the kernel, scaled, at stride offsets; overlapping stamps add.
 
   >>> import numpy as np
   >>> from jconv import reference

@@ -1,4 +1,4 @@
-"""The main job runs, prints the seeds' matrix and an all-ok table, and exits 0."""
+"""The main job runs, prints the classic example's matrix and an all-ok table, and exits 0."""
 
 import re
 import subprocess

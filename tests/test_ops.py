@@ -335,7 +335,7 @@ def _seed():
 
 @pytest.mark.parametrize("method", jconv.TRANSPOSE_METHODS)
 def test_seed_example(method):
-    """The seeds' worked example: 67, not 603 = -67 * -9, by every method, eager and jitted."""
+    """The classic Stack Overflow example: 67, not 603 = -67 * -9, by every method, eager, jit."""
     x, f = _seed()
     y = jconv.conv2d_transpose(x, f, (1, 5, 5, 1), strides=2, padding="VALID", method=method)
     np.testing.assert_array_equal(y[0, :, :, 0], SEED_MATRIX)
@@ -351,7 +351,7 @@ def test_seed_example(method):
 
 
 def test_seed_manual_identities():
-    """The seeds' manual derivations: d_x = conv(pad_to_full(dy), rot180(w)) and
+    """The classic manual derivations: d_x = conv(pad_to_full(dy), rot180(w)) and
     d_w = nhwc_to_hwio(conv(x with channels as batch, nhwc_to_hwio(dy))), stride 1 VALID."""
     rng = np.random.default_rng(3)
     x = _ints(rng, (1, 6, 5, 1), jnp.float32)

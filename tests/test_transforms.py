@@ -1,9 +1,11 @@
 """Every public op, by every method, composes with JAX's transformations.
 
-jconv defines no custom derivative rules: each op is a composition of ``lax`` primitives under
-``jax.jit``, so ``jit``, ``vmap``, ``grad``/``vjp``, ``jvp``, second-order derivatives and
-``jax.checkpoint`` all go through JAX's own rules. Each test applies one transformation both to
-a jconv op and to its plain formulation in float64 and asserts the results are identical:
+Each op is a composition of ``lax`` primitives under ``jax.jit``, plus two ``custom_jvp`` rules
+("phase" and "col2im", whose tangents are linear, so JAX transposes them for reverse mode) and
+the oneDNN primitive with its own jvp and batching rules; so ``jit``, ``vmap``, ``grad``/``vjp``,
+``jvp``, second-order derivatives and ``jax.checkpoint`` all apply. Each test applies one
+transformation both to a jconv op and to its plain formulation in float64 and asserts the results
+are identical:
 
 * forward conv: ``lax.conv_general_dilated`` with the explicit padding computed here;
 * transposed conv / input gradient: ``jax.vjp`` of that conv w.r.t. its input, at a zero input
