@@ -79,9 +79,10 @@ def conv_general_dilated(
         lhs_dilation,
         rhs_dilation,
     )
-    padding = [tuple(p) for p in padding]
+    pads = [(lo, hi) for lo, hi in padding]
     for i in hazard:
-        padding[i] = (padding[i][0], padding[i][1] + window_strides[i])
+        pads[i] = (pads[i][0], pads[i][1] + window_strides[i])
+    padding = pads
     out = lax.conv_general_dilated(
         lhs,
         rhs,

@@ -296,10 +296,11 @@ def run(cfg: dict) -> dict:
         for j, (aj, out) in enumerate(zip(slices, outs)):
             absa = np.abs(aj)
             if transform in ("value", "jvp"):
-                y, ty = (out, None) if transform == "value" else out
+                y = out if transform == "value" else out[0]
                 want = ref_ab if j == 0 else ref(aj, b)
                 excess = max(excess, _check_value(y, kout, cfg, want, ref(absa, np.abs(b)), tol))
             if transform == "jvp":
+                ty = out[1]
                 want = ref(ta, b) + ref(aj, tb)
                 bound = ref(np.abs(ta), np.abs(b)) + ref(absa, np.abs(tb))
                 excess = max(excess, _check_value(ty, kout, cfg, want, bound, tol))

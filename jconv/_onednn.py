@@ -28,6 +28,7 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import ShapedArray
 from jax.extend.core import Primitive
 from jax.interpreters import ad, batching
 from jax.interpreters import mlir as _mlir
@@ -109,7 +110,7 @@ def _out_shape(x_shape, w_shape, padding):
 
 
 def _abstract_eval(x, w, *, padding):
-    return jax.core.ShapedArray(_out_shape(x.shape, w.shape, padding), x.dtype)
+    return ShapedArray(_out_shape(x.shape, w.shape, padding), x.dtype)
 
 
 def _patches(x, w, *, padding):

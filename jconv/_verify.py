@@ -103,7 +103,7 @@ def sweep(out=sys.stdout, quick: bool = False) -> bool:
     grid = GRID[::3] if quick else GRID
     rows = []
     start = time.perf_counter()
-    dtypes = (jnp.float32, jnp.float64) if jax.config.jax_enable_x64 else (jnp.float32,)
+    dtypes = (jnp.float32, jnp.float64) if jax.config.read("jax_enable_x64") else (jnp.float32,)
     total = len(grid) * len(dtypes)
     for step, (cfg, dtype) in enumerate(itertools.product(grid, dtypes), 1):
         rng = np.random.default_rng(step)

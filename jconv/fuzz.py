@@ -265,13 +265,15 @@ class _Worker:
             text=True,
             bufsize=1,
         )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
         self.cfg = None
         self.started = 0.0
 
     def send(self, cfg):
         self.cfg, self.started = cfg, time.monotonic()
-        self.proc.stdin.write(json.dumps(cfg) + "\n")
-        self.proc.stdin.flush()
+        self.stdin.write(json.dumps(cfg) + "\n")
+        self.stdin.flush()
 
     def last_stderr(self) -> str:
         self.log.seek(0)
@@ -294,7 +296,7 @@ def campaign(configs, workers: int, on_result=None) -> list[dict]:
 
     def start():
         w = _Worker()
-        sel.register(w.proc.stdout, selectors.EVENT_READ, w)
+        sel.register(w.stdout, selectors.EVENT_READ, w)
         pool.append(w)
         feed(w)
 
@@ -312,7 +314,7 @@ def campaign(configs, workers: int, on_result=None) -> list[dict]:
 
     def replace(w, status):
         finish(w, {"status": status, "error": w.last_stderr()})
-        sel.unregister(w.proc.stdout)
+        sel.unregister(w.stdout)
         pool.remove(w)
         w.close()
         start()
@@ -325,7 +327,7 @@ def campaign(configs, workers: int, on_result=None) -> list[dict]:
             w = key.data
             if w.cfg is None:
                 continue
-            line = w.proc.stdout.readline()
+            line = w.stdout.readline()
             if not line:  # EOF: the worker died with this configuration
                 replace(w, "death")
                 continue
@@ -336,8 +338,8 @@ def campaign(configs, workers: int, on_result=None) -> list[dict]:
                 w.proc.kill()
                 replace(w, "hang")
     for w in pool:
-        sel.unregister(w.proc.stdout)
-        w.proc.stdin.close()
+        sel.unregister(w.stdout)
+        w.stdin.close()
         w.close()
     return results
 

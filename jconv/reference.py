@@ -24,14 +24,20 @@ import itertools
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from jconv import _shapes
+
+Ints = int | Sequence[int]
+Padding = str | Sequence[tuple[int, int]]
 
 __all__ = ["conv", "conv_transpose", "conv_backprop_input", "conv_backprop_filter"]
 
 
 def _per_dim(value, rank):
-    return (int(value),) * rank if np.isscalar(value) else tuple(int(v) for v in value)
+    if isinstance(value, Sequence) or isinstance(value, np.ndarray):
+        return tuple(int(v) for v in value)
+    return (int(value),) * rank
 
 
 def _pads(padding, sizes, ks, ss, ds):
@@ -56,7 +62,13 @@ def _windows(out_sizes, ks, ss, ds):
             yield i, t, tuple(a * s + b * d for a, b, s, d in zip(i, t, ss, ds))
 
 
-def conv(x, w, strides=1, padding="VALID", dilations=1):
+def conv(
+    x: ArrayLike,
+    w: ArrayLike,
+    strides: Ints = 1,
+    padding: Padding = "VALID",
+    dilations: Ints = 1,
+) -> np.ndarray:
     """``y[b, i, o] = sum_{t, c} x_pad[b, i * s + t * d, c in group(o)] * w[t, c, o]``."""
     x, w = np.asarray(x), np.asarray(w)
     rank, ks, ss, ds = _setup(x.shape, w.shape, strides, dilations)
@@ -94,8 +106,14 @@ def _overlay(dy, w, n, pads, ks, ss, ds, groups):
 
 
 def conv_transpose(
-    dy, w, output_size: Sequence[int], strides=1, padding="SAME", dilations=1, groups=1
-):
+    dy: ArrayLike,
+    w: ArrayLike,
+    output_size: Sequence[int],
+    strides: Ints = 1,
+    padding: Padding = "SAME",
+    dilations: Ints = 1,
+    groups: int = 1,
+) -> np.ndarray:
     """The transposed conv as an overlay (scatter-add).
 
     Every ``dy[b, i, o]`` adds ``dy[b, i, o] * w[t, :, o]`` into output row ``i * s + t * d - lo``
@@ -109,7 +127,14 @@ def conv_transpose(
     return _overlay(dy, w, n, _pads(padding, n, ks, ss, ds), ks, ss, ds, groups)
 
 
-def conv_backprop_input(input_sizes, w, dy, strides=1, padding="VALID", dilations=1):
+def conv_backprop_input(
+    input_sizes: Sequence[int],
+    w: ArrayLike,
+    dy: ArrayLike,
+    strides: Ints = 1,
+    padding: Padding = "VALID",
+    dilations: Ints = 1,
+) -> np.ndarray:
     """Input gradient of :func:`conv` for an input of full shape ``input_sizes``.
 
     The same overlay as :func:`conv_transpose`; groups are ``input_sizes[-1] // w.shape[-2]``.
@@ -121,7 +146,14 @@ def conv_backprop_input(input_sizes, w, dy, strides=1, padding="VALID", dilation
     return _overlay(dy, w, n, _pads(padding, n, ks, ss, ds), ks, ss, ds, groups)
 
 
-def conv_backprop_filter(x, filter_sizes, dy, strides=1, padding="VALID", dilations=1):
+def conv_backprop_filter(
+    x: ArrayLike,
+    filter_sizes: Sequence[int],
+    dy: ArrayLike,
+    strides: Ints = 1,
+    padding: Padding = "VALID",
+    dilations: Ints = 1,
+) -> np.ndarray:
     """Filter gradient of :func:`conv`.
 
     ``dw[t, c, o] = sum_{b, i} x_pad[b, i * s + t * d, c] * dy[b, i, o]`` over the channels ``c``

@@ -292,6 +292,7 @@ def _col2im_phase_major(z, ks, tap_groups, out_sizes, strides, padding):
         pads += [(0, s - n) for n, s in zip(lengths, strides)]
         term = _core.zero_pad(block.reshape(batch, *ms, *lengths, cin), pads)
         total = term if total is None else total + term
+    assert total is not None  # every tap is in one group
     # (N, *Q, *s, C) -> (N, Q1, s1, Q2, s2, .., C)
     perm = (0, *itertools.chain.from_iterable((1 + i, 1 + rank + i) for i in range(rank)))
     y = jnp.transpose(total, (*perm, 1 + 2 * rank))

@@ -52,7 +52,8 @@ def _phase_conv_xla(dy, w, pads, groups, precision, preferred_element_type):
 
 
 def _phase_conv_jvp(pads, groups, precision, preferred_element_type, primals, tangents):
-    out = _phase_conv_xla(*primals, pads, groups, precision, preferred_element_type)
+    dy, w = primals
+    out = _phase_conv_xla(dy, w, pads, groups, precision, preferred_element_type)
 
     def patches(a, b):
         return _core.conv_patches(
