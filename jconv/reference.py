@@ -49,6 +49,11 @@ def _pads(padding, sizes, ks, ss, ds):
     return [tuple(p) for p in padding]
 
 
+def _at(index):
+    """``a[:, *index]``: every example at one spatial index (or slice)."""
+    return (slice(None), *index)
+
+
 def _setup(x_shape, w_shape, strides, dilations):
     rank = len(x_shape) - 2
     ks = tuple(w_shape[:rank])
@@ -82,9 +87,9 @@ def conv(
     ]
     y = np.zeros((x.shape[0], *out_sizes, cout), np.result_type(x, w))
     for i, t, pos in _windows(out_sizes, ks, ss, ds):
-        xs = xp[(slice(None), *pos)].reshape(x.shape[0], groups, cin_g)
+        xs = xp[_at(pos)].reshape(x.shape[0], groups, cin_g)
         ws = w[t].reshape(cin_g, groups, cout // groups)
-        y[(slice(None), *i)] += np.einsum("bgc,cgo->bgo", xs, ws).reshape(x.shape[0], cout)
+        y[_at(i)] += np.einsum("bgc,cgo->bgo", xs, ws).reshape(x.shape[0], cout)
     return y
 
 
@@ -96,13 +101,11 @@ def _overlay(dy, w, n, pads, ks, ss, ds, groups):
     ]
     out = np.zeros((dy.shape[0], *full, cin_g * groups), np.result_type(dy, w))
     for i, t, pos in _windows(dy.shape[1:-1], ks, ss, ds):
-        dys = dy[(slice(None), *i)].reshape(dy.shape[0], groups, cout // groups)
+        dys = dy[_at(i)].reshape(dy.shape[0], groups, cout // groups)
         ws = w[t].reshape(cin_g, groups, cout // groups)
-        out[(slice(None), *pos)] += np.einsum("bgo,cgo->bgc", dys, ws).reshape(
-            dy.shape[0], groups * cin_g
-        )
+        out[_at(pos)] += np.einsum("bgo,cgo->bgc", dys, ws).reshape(dy.shape[0], groups * cin_g)
     crop = tuple(slice(lo, lo + a) for a, (lo, _) in zip(n, pads))
-    return out[(slice(None), *crop)]
+    return out[_at(crop)]
 
 
 def conv_transpose(
@@ -168,7 +171,7 @@ def conv_backprop_filter(
     xp = np.pad(x, [(0, 0), *pads, (0, 0)])
     dw = np.zeros(filter_sizes, np.result_type(x, dy))
     for i, t, pos in _windows(dy.shape[1:-1], ks, ss, ds):
-        xs = xp[(slice(None), *pos)].reshape(x.shape[0], groups, cin_g)
-        dys = dy[(slice(None), *i)].reshape(x.shape[0], groups, cout // groups)
+        xs = xp[_at(pos)].reshape(x.shape[0], groups, cin_g)
+        dys = dy[_at(i)].reshape(x.shape[0], groups, cout // groups)
         dw[t] += np.einsum("bgc,bgo->cgo", xs, dys).reshape(cin_g, cout)
     return dw
