@@ -33,6 +33,12 @@ def to_first(a, channels_first: bool):
     return jnp.transpose(a, _layout.to_channels_first(a.ndim - 2)) if channels_first else a
 
 
+def zeros(shape, dtype, preferred_element_type=None):
+    """The result of an op that :func:`jconv._shapes.is_zero_result` finds all zeros: a constant,
+    so ``jax.grad`` / ``jax.jvp`` through it give zeros for every operand."""
+    return jnp.zeros(shape, dtype if preferred_element_type is None else preferred_element_type)
+
+
 @functools.partial(jax.jit, static_argnames=_STATIC)
 def conv(
     x, w, *, strides, padding, dilations, groups, channels_first, precision, preferred_element_type

@@ -116,6 +116,97 @@ def default_transpose_size(m: int, k: int, s: int, d: int, padding: str | Pair) 
     return transpose_size_range(m, k, s, d, padding)[0]
 
 
+def tf_conv_output_size(n: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
+    """TensorFlow's forward output size: ``(n + lo + hi - k_eff + s) / s`` in C's division.
+
+    C truncates toward zero, so where the window does not fit the padded input (``n + lo + hi <
+    k_eff``) this is 0, not negative, while it misses by less than ``s``: TensorFlow then returns
+    an empty output. It refuses a negative size ("Computed output size would be negative"); where
+    the window fits this is :func:`conv_output_size`. ``k = 0`` (a filter with no taps, which
+    TensorFlow's transposes and gradients accept) gives ``k_eff = 1 - d``.
+
+    >>> tf_conv_output_size(2, 3, 1, 1, 0, 0)   # the window misses by 1 < s: empty
+    0
+    >>> tf_conv_output_size(0, 3, 2, 1, 0, 0), tf_conv_output_size(0, 4, 2, 1, 0, 0)
+    (0, -1)
+    >>> tf_conv_output_size(0, 1, 1, 1, 1, 1)   # only padding: zeros of size 2
+    2
+    >>> tf_conv_output_size(5, 3, 2, 1, 1, 1) == conv_output_size(5, 3, 2, 1, 1, 1)
+    True
+    """
+    t = n + lo + hi - effective_kernel_size(k, d) + s
+    return t // s if t >= 0 else -(-t // s)
+
+
+def tf_forward_size(padding: str | Pair, n: int, k: int, s: int, d: int) -> int:
+    """TensorFlow's forward output size for ``"SAME"``, ``"VALID"`` or an explicit pair.
+
+    SAME is ``ceil(n / s)`` whatever the kernel (for ``k >= 1`` :func:`same_padding` makes
+    :func:`tf_conv_output_size` agree; a filter with no taps, ``k_eff = 1 - d``, would not).
+
+    >>> tf_forward_size("SAME", 4, 0, 2, 1), tf_forward_size("VALID", 4, 0, 2, 1)
+    (2, 3)
+    """
+    if padding == "SAME":
+        return -(-n // s)
+    return tf_conv_output_size(n, k, s, d, *resolve_padding(padding, n, k, s, d))
+
+
+def tf_transpose_size_range(m: int, k: int, s: int, d: int, padding: str | Pair) -> Pair:
+    """Every ``n >= 0`` whose TensorFlow forward output size (:func:`tf_conv_output_size`, or
+    ``ceil(n / s)`` for SAME) is ``m``, as ``(n_min, n_max)``; empty when ``n_min > n_max``.
+
+    With ``t = n + lo + hi - k_eff + s``, ``m >= 1`` needs ``m s <= t <= m s + s - 1`` (the range
+    of :func:`transpose_size_range`, down to 0 instead of 1: an empty input padded enough has a
+    forward output); ``m = 0`` needs ``|t| <= s - 1``, ``2 s - 1`` sizes. SAME: ``n`` in
+    ``[(m - 1) s + 1, m s]``, so only ``n = 0`` for ``m = 0``.
+
+    >>> tf_transpose_size_range(2, 3, 2, 1, "VALID")
+    (5, 6)
+    >>> tf_transpose_size_range(0, 3, 2, 1, "VALID")    # TF's forward maps 0, 1 and 2 to 0
+    (0, 2)
+    >>> tf_transpose_size_range(2, 1, 1, 1, (1, 1)), tf_transpose_size_range(0, 3, 2, 1, "SAME")
+    ((0, 0), (0, 0))
+    """
+    if padding == "SAME":
+        return max((m - 1) * s + 1, 0), m * s
+    lo, hi = (0, 0) if padding == "VALID" else padding
+    first = (m - 1) * s + effective_kernel_size(k, d) - lo - hi
+    return max(first - (s - 1 if m == 0 else 0), 0), first + s - 1
+
+
+def tf_default_transpose_size(m: int, k: int, s: int, d: int, padding: str | Pair) -> int:
+    """The output size jconv's TensorFlow-style transposes pick when none is given:
+    :func:`default_transpose_size` (Keras' rule), moved into :func:`tf_transpose_size_range`
+    where it falls outside (an empty input, a filter without taps).
+
+    >>> tf_default_transpose_size(2, 3, 2, 1, "VALID")
+    5
+    >>> tf_default_transpose_size(2, 1, 1, 1, (1, 1))   # explicit padding: the smallest
+    0
+    """
+    n_min, n_max = tf_transpose_size_range(m, k, s, d, padding)
+    return min(max(default_transpose_size(m, k, s, d, padding), n_min), n_max)
+
+
+def is_zero_result(*shapes: Sequence[int]) -> bool:
+    """Whether a conv op with these operand and result shapes is all zeros without computing.
+
+    Every op is bilinear: each result entry is a sum of products of one entry of each operand.
+    An operand without elements (a zero batch, channel count, spatial size or kernel tap count)
+    makes every sum empty, so 0; a result without elements has nothing to compute. The front
+    doors return ``jnp.zeros`` of the result's shape for these once every argument is validated,
+    so no derivation, and no XLA convolution (which may abort on degenerate shapes), ever sees a
+    zero-size dim; gradients of a constant are zeros.
+
+    >>> is_zero_result((1, 0, 2, 1), (1, 1, 1, 1), (1, 2, 4, 1))  # height 0 padded by (1, 1)
+    True
+    >>> is_zero_result((1, 5, 5, 1), (3, 3, 1, 1), (1, 3, 3, 1))
+    False
+    """
+    return any(0 in tuple(shape) for shape in shapes)
+
+
 def resolve_padding(padding: str | Pair, n: int, k: int, s: int, d: int) -> Pair:
     """Explicit ``(lo, hi)`` for one dimension of a forward conv with input size ``n``.
 

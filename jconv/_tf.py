@@ -35,12 +35,6 @@ def _data(fn, name, value, rank, data_format):
         )
     channels_first = _layout.parse_data_format(fn, data_format, rank)
     spatial = value.shape[2:] if channels_first else value.shape[1:-1]
-    for i, n in enumerate(spatial):
-        if n < 1:
-            raise ValueError(
-                f"{fn}: {name} has shape {value.shape} with {_args.dim_name(rank, i)} {n}; "
-                "spatial sizes must be >= 1"
-            )
     return value, rank, channels_first, tuple(spatial)
 
 
@@ -48,22 +42,32 @@ def _channels(shape, channels_first):
     return shape[1] if channels_first else shape[-1]
 
 
-def _filters(fn, filters, rank, dtype_of, dtype_name):
+def _filters(fn, filters, rank, dtype_of, dtype_name, *, forward=False):
+    """TensorFlow's forward conv refuses a filter without taps; its transposes and gradients
+    accept one (their result is then all zeros)."""
     filters = _args.array(fn, "filters", filters)
     if filters.ndim != rank + 2:
         raise ValueError(
             f"{fn}: filters has shape {filters.shape}; expected {rank + 2} dims "
             f"(*kernel_size, in_channels, out_channels) for {rank} spatial dim(s)"
         )
-    if any(k < 1 for k in filters.shape[:rank]):
-        raise ValueError(f"{fn}: filters has shape {filters.shape}; kernel sizes must be >= 1")
+    if forward and any(k < 1 for k in filters.shape[:rank]):
+        raise ValueError(
+            f"{fn}: filters has shape {filters.shape}; kernel sizes must be >= 1 (TensorFlow's "
+            "forward conv refuses a filter with zero taps)"
+        )
     _args.same_dtype(fn, (dtype_name, "filters"), dtype_of, filters)
     return filters
 
 
 def _groups(fn, channels, per_group, out_channels, what):
     """Groups = channels / per_group; both channel counts must split evenly."""
-    if per_group < 1 or channels % per_group:
+    if per_group < 1:
+        raise ValueError(
+            f"{fn}: {what[1]} is {per_group}; it must be >= 1 (TensorFlow refuses a filter "
+            "depth of 0)"
+        )
+    if channels % per_group:
         raise ValueError(
             f"{fn}: {what[0]} has {channels} channels, which is not a multiple of {what[1]} "
             f"{per_group}; it must divide {channels}"
@@ -77,14 +81,20 @@ def _groups(fn, channels, per_group, out_channels, what):
     return groups
 
 
-def _check_window(fn, rank, n, k, d, lo, hi, i):
-    k_eff = _shapes.effective_kernel_size(k, d)
-    if n + lo + hi < k_eff:
+def _check_window(fn, rank, spec, n, k, s, d, lo, hi, i):
+    """TensorFlow refuses a negative output size; a window that misses the padded input by less
+    than the stride gives an empty output (:func:`_shapes.tf_forward_size`)."""
+    m = _shapes.tf_forward_size(spec, n, k, s, d)
+    if m < 0:
+        k_eff = _shapes.effective_kernel_size(k, d)
         raise ValueError(
             f"{fn}: the window is larger than the padded input in {_args.dim_name(rank, i)}: "
             f"kernel {k} dilated by {d} spans {k_eff}, the input {n} padded by ({lo}, {hi}) is "
-            f"{n + lo + hi}; pad more or use a smaller kernel/dilation"
+            f"{n + lo + hi}, so TensorFlow's output size (n + lo + hi - k_eff + s) / s = "
+            f"({n + lo + hi} - {k_eff} + {s}) / {s} is negative; it must be >= 0: pad more or "
+            "use a smaller kernel/dilation"
         )
+    return m
 
 
 def _forward_padding(fn, spec, sizes, ks, ss, ds, rank):
@@ -92,9 +102,11 @@ def _forward_padding(fn, spec, sizes, ks, ss, ds, rank):
         _shapes.resolve_padding(spec if isinstance(spec, str) else spec[i], n, k, s, d)
         for i, (n, k, s, d) in enumerate(zip(sizes, ks, ss, ds))
     )
-    for i, (n, k, d, (lo, hi)) in enumerate(zip(sizes, ks, ds, pads)):
-        _check_window(fn, rank, n, k, d, lo, hi, i)
-    return pads
+    ms = tuple(
+        _check_window(fn, rank, spec if isinstance(spec, str) else spec[i], n, k, s, d, lo, hi, i)
+        for i, (n, k, s, d, (lo, hi)) in enumerate(zip(sizes, ks, ss, ds, pads))
+    )
+    return pads, ms
 
 
 def _settings(
@@ -135,7 +147,7 @@ def _conv(
     strides_name="strides",
 ):
     x, rank, channels_first, sizes = _data(fn, "input", x, rank, data_format)
-    filters = _filters(fn, filters, rank, x, "input")
+    filters = _filters(fn, filters, rank, x, "input", forward=True)
     ss, spec, ds, precision, pet = _settings(
         fn,
         strides,
@@ -155,7 +167,11 @@ def _conv(
         filters.shape[-1],
         ("input", "filters.shape[-2] (in_channels per group)", "out_channels"),
     )
-    pads = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
+    pads, ms = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
+    cout = filters.shape[-1]
+    out = (x.shape[0], cout, *ms) if channels_first else (x.shape[0], *ms, cout)
+    if _shapes.is_zero_result(x.shape, filters.shape, out):
+        return _jit.zeros(out, x.dtype, pet)
     return _jit.conv(
         x,
         filters,
@@ -335,12 +351,13 @@ def _output_sizes(fn, output_shape, name, dy_shape, rank, channels_first, spec, 
     ms = dy_shape[2:] if channels_first else dy_shape[1:-1]
     dims = [spec if isinstance(spec, str) else spec[i] for i in range(rank)]
     ranges = [
-        _shapes.transpose_size_range(m, k, s, d, p) for m, k, s, d, p in zip(ms, ks, ss, ds, dims)
+        _shapes.tf_transpose_size_range(m, k, s, d, p)
+        for m, k, s, d, p in zip(ms, ks, ss, ds, dims)
     ]
     channels = cin
     if output_shape is None:
         sizes = tuple(
-            _shapes.default_transpose_size(m, k, s, d, p)
+            _shapes.tf_default_transpose_size(m, k, s, d, p)
             for m, k, s, d, p in zip(ms, ks, ss, ds, dims)
         )
     else:
@@ -429,7 +446,11 @@ def _transpose(
         cin,
         (shape_name, "filters.shape[-2] (output channels per group)", f"{dy_name} channels"),
     )
-    pads = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
+    pads, _ = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
+    n = dy.shape[0]
+    out = (n, cout, *sizes) if channels_first else (n, *sizes, cout)
+    if _shapes.is_zero_result(dy.shape, filters.shape, out):
+        return _jit.zeros(out, dy.dtype, pet)
     return _jit.transpose(
         dy,
         filters,
@@ -837,10 +858,10 @@ def _backprop_filter(
         fn, strides, padding, dilations, rank, channels_first, precision, preferred_element_type
     )
     fs = _args.as_int_tuple(fn, "filter_sizes", filter_sizes)
-    if len(fs) != rank + 2 or any(v < 1 for v in fs):
+    if len(fs) != rank + 2 or any(v < 0 for v in fs):
         raise ValueError(
-            f"{fn}: filter_sizes {list(fs)} must be {rank + 2} positive ints "
-            "(*kernel_size, in_channels / groups, out_channels)"
+            f"{fn}: filter_sizes {list(fs)} must be {rank + 2} ints >= 0 "
+            "(*kernel_size, in_channels / groups >= 1, out_channels)"
         )
     ks = fs[:rank]
     cout = _channels(dy.shape, channels_first)
@@ -860,9 +881,8 @@ def _backprop_filter(
         cout,
         ("input", "filter_sizes[-2] (in_channels per group)", "out_channels"),
     )
-    pads = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
-    for i, (n, m, k, s, d, (lo, hi)) in enumerate(zip(sizes, ms, ks, ss, ds, pads)):
-        want = _shapes.conv_output_size(n, k, s, d, lo, hi)
+    pads, wants = _forward_padding(fn, spec, sizes, ks, ss, ds, rank)
+    for i, (n, m, want, k, s, d) in enumerate(zip(sizes, ms, wants, ks, ss, ds)):
         if m != want:
             dim = _args.dim_name(rank, i)
             raise ValueError(
@@ -870,6 +890,8 @@ def _backprop_filter(
                 f"of input {dim} {n} with kernel {k}, stride {s}, dilation {d}, padding "
                 f"{_pad_repr(spec if isinstance(spec, str) else spec[i])}"
             )
+    if _shapes.is_zero_result(x.shape, dy.shape, fs):
+        return _jit.zeros(fs, x.dtype, pet)
     return _jit.filter_grad(
         x,
         dy,

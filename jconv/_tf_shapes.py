@@ -19,7 +19,9 @@ def _common(fn, input_spatial, kernel_size, strides, padding, dilations):
 
 
 def conv_output_shape(input_spatial, kernel_size, strides=1, padding="VALID", dilations=1):
-    """Spatial output sizes of a forward conv: ``floor((n + lo + hi - k_eff) / s) + 1`` per dim.
+    """Spatial output sizes of a forward conv, as TensorFlow: ``(n + lo + hi - k_eff + s) / s``
+    per dim in C's division, ``floor((n + lo + hi - k_eff) / s) + 1`` where the window fits and 0
+    where it misses the padded input by less than ``s``.
 
     Args:
       input_spatial: the input's spatial sizes ``n``.
@@ -30,7 +32,7 @@ def conv_output_shape(input_spatial, kernel_size, strides=1, padding="VALID", di
       tuple of output sizes.
 
     Raises:
-      ValueError: if the window is larger than the padded input in some dim.
+      ValueError: if the window misses the padded input by ``s`` or more in some dim.
 
     Examples:
       >>> import jconv
@@ -38,17 +40,20 @@ def conv_output_shape(input_spatial, kernel_size, strides=1, padding="VALID", di
       (2, 2)
       >>> jconv.conv_output_shape((5, 8), (3, 4), strides=2, padding="SAME")
       (3, 4)
+      >>> jconv.conv_output_shape((0, 2), 3, padding=[(1, 1), (1, 1)])   # misses by 1: 0
+      (0, 2)
     """
     fn = "jconv.conv_output_shape"
     sizes, ks, ss, ds, dims = _common(fn, input_spatial, kernel_size, strides, padding, dilations)
     out = []
     for i, (n, k, s, d, p) in enumerate(zip(sizes, ks, ss, ds, dims)):
         lo, hi = _shapes.resolve_padding(p, n, k, s, d)
-        m = _shapes.conv_output_size(n, k, s, d, lo, hi)
-        if m < 1 or n < 1:
+        m = _shapes.tf_forward_size(p, n, k, s, d)
+        if m < 0:
             raise ValueError(
                 f"{fn}: in {_args.dim_name(len(sizes), i)} the window (kernel {k}, dilation {d}) "
-                f"is larger than the input {n} padded by ({lo}, {hi})"
+                f"is larger than the input {n} padded by ({lo}, {hi}) by the stride {s} or more: "
+                "TensorFlow's output size would be negative"
             )
         out.append(m)
     return tuple(out)
@@ -73,6 +78,6 @@ def conv_transpose_output_shapes(
     fn = "jconv.conv_transpose_output_shapes"
     sizes, ks, ss, ds, dims = _common(fn, input_spatial, kernel_size, strides, padding, dilations)
     return tuple(
-        _shapes.transpose_size_range(m, k, s, d, p)
+        _shapes.tf_transpose_size_range(m, k, s, d, p)
         for m, k, s, d, p in zip(sizes, ks, ss, ds, dims)
     )

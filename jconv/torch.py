@@ -64,10 +64,27 @@ def _input(fn, name, value, rank):
             f"{fn}: {name} has shape {value.shape}; expected {rank + 2} dims (N, C, *spatial) "
             f"or {rank + 1} (C, *spatial)"
         )
-    for i, n in enumerate(value.shape[2:]):
-        if n < 1:
-            raise ValueError(f"{fn}: {name} has {_args.dim_name(rank, i)} {n}; sizes must be >= 1")
+    _spatial(fn, name, value.shape, rank)
     return value, False
+
+
+def _spatial(fn, name, shape, rank):
+    for i, n in enumerate(shape[2:]):
+        if n < 1:
+            raise ValueError(
+                f"{fn}: {name} has shape {tuple(shape)} with {_args.dim_name(rank, i)} {n}; "
+                "spatial sizes must be >= 1 (PyTorch supports only zero batch or zero channel "
+                "inputs)"
+            )
+
+
+def _at_least_groups(fn, name, channels, groups):
+    """PyTorch's check of the weight's first dim: ``weight.shape[0] >= groups``."""
+    if channels < groups:
+        raise ValueError(
+            f"{fn}: {name} is {channels}; PyTorch expects it to be at least groups={groups} "
+            "(no zero output channels for a conv, no zero input channels for a transposed conv)"
+        )
 
 
 def _weight(fn, weight, rank, like, name="input"):
@@ -205,9 +222,21 @@ def _conv(
     ds = _tuple(fn, "dilation", dilation, rank, 1)
     ks = weight.shape[2:]
     g = _groups(fn, groups, x.shape[1], weight.shape[1], weight.shape[0])
+    _at_least_groups(fn, "weight.shape[0] (output channels)", weight.shape[0], g)
     pads = _padding(fn, padding, rank, ks, ss, ds)
     _check_windows(fn, rank, x.shape[2:], ks, ds, pads)
     bias = _bias(fn, bias, weight.shape[0], x)
+    pet = _args.element_type(fn, preferred_element_type)
+    ms = [
+        _shapes.conv_output_size(n, k, s, d, lo, hi)
+        for n, k, s, d, (lo, hi) in zip(x.shape[2:], ks, ss, ds, pads)
+    ]
+    # PyTorch's result for zero input channels has zero channels too, whatever weight.shape[0]
+    out = (x.shape[0], weight.shape[0] if x.shape[1] else 0, *ms)
+    if _shapes.is_zero_result(x.shape, weight.shape, out):
+        y = _jit.zeros(out, x.dtype, pet)
+        y = _add_bias(y, bias) if out[1] else y
+        return y[0] if unbatched else y
     y = _conv_jit(
         x,
         weight,
@@ -218,7 +247,7 @@ def _conv(
         groups=g,
         channels_first=True,
         precision=_args.precision(fn, precision),
-        preferred_element_type=_args.element_type(fn, preferred_element_type),
+        preferred_element_type=pet,
     )
     return y[0] if unbatched else y
 
@@ -405,6 +434,12 @@ def _conv_transpose(
             f"{fn}: input has {dy.shape[1]} channels and groups={groups}; weight.shape[0] "
             f"({weight.shape[0]}) must equal the input channels and groups must divide them"
         )
+    _at_least_groups(fn, "weight.shape[0] (input channels)", weight.shape[0], g)
+    if weight.shape[1] < 1:
+        raise ValueError(
+            f"{fn}: weight has shape {weight.shape}; weight.shape[1] (output channels / groups) "
+            "must be >= 1 (PyTorch expects a non-empty weight)"
+        )
     sizes = []
     for i, (m, k, s, d, p, op) in enumerate(zip(dy.shape[2:], ks, ss, ds, ps, ops)):
         dim = _args.dim_name(rank, i)
@@ -422,6 +457,12 @@ def _conv_transpose(
             )
         sizes.append(n)
     bias = _bias(fn, bias, weight.shape[1] * g, dy)
+    pet = _args.element_type(fn, preferred_element_type)
+    method = _args.method(fn, method, TRANSPOSE_METHODS)
+    out = (dy.shape[0], weight.shape[1] * g, *sizes)
+    if _shapes.is_zero_result(dy.shape, weight.shape, out):
+        y = _add_bias(_jit.zeros(out, dy.dtype, pet), bias)
+        return y[0] if unbatched else y
     y = _transpose_jit(
         dy,
         weight,
@@ -432,9 +473,9 @@ def _conv_transpose(
         dilations=ds,
         groups=g,
         channels_first=True,
-        method=_args.method(fn, method, TRANSPOSE_METHODS),
+        method=method,
         precision=_args.precision(fn, precision),
-        preferred_element_type=_args.element_type(fn, preferred_element_type),
+        preferred_element_type=pet,
     )
     return y[0] if unbatched else y
 
@@ -610,9 +651,11 @@ def _conv_input(
         raise ValueError(
             f"{fn}: input_size {list(size)} must have {rank + 2} entries (N, C, *spatial)"
         )
+    _spatial(fn, "input_size", size, rank)
     ks = weight.shape[2:]
     ss, ds, pads = _grad_setup(fn, rank, stride, padding, dilation, ks)
     g = _groups(fn, groups, size[1], weight.shape[1], weight.shape[0])
+    _at_least_groups(fn, "weight.shape[0] (output channels)", weight.shape[0], g)
     if weight.shape[0] != dy.shape[1]:
         raise ValueError(
             f"{fn}: grad_output has {dy.shape[1]} channels but weight.shape[0] is {weight.shape[0]}"
@@ -628,6 +671,11 @@ def _conv_input(
                 f"input {dim}s {lo_n}..{hi_n} (kernel {k}, stride {s}, padding {pair}, "
                 f"dilation {d})"
             )
+    method = _args.method(fn, method, TRANSPOSE_METHODS)
+    pet = _args.element_type(fn, preferred_element_type)
+    if _shapes.is_zero_result(dy.shape, weight.shape, size):
+        y = _jit.zeros(size, dy.dtype, pet)
+        return y[0] if unbatched else y
     y = _input_jit(
         dy,
         weight,
@@ -637,9 +685,9 @@ def _conv_input(
         dilations=ds,
         groups=g,
         channels_first=True,
-        method=_args.method(fn, method, TRANSPOSE_METHODS),
+        method=method,
         precision=_args.precision(fn, precision),
-        preferred_element_type=_args.element_type(fn, preferred_element_type),
+        preferred_element_type=pet,
     )
     return y[0] if unbatched else y
 
@@ -662,14 +710,15 @@ def _conv_weight(
     dy, _ = _input(fn, "grad_output", grad_output[None] if unbatched else grad_output, rank)
     _args.same_dtype(fn, ("input", "grad_output"), x, dy)
     size = _args.as_int_tuple(fn, "weight_size", weight_size)
-    if len(size) != rank + 2 or min(size) < 1:
+    if len(size) != rank + 2 or min(size) < 0 or min(size[2:]) < 1:
         raise ValueError(
-            f"{fn}: weight_size {list(size)} must be {rank + 2} positive ints "
-            "(C_out, C_in / groups, *k)"
+            f"{fn}: weight_size {list(size)} must be {rank + 2} ints (C_out, C_in / groups, *k): "
+            "kernel sizes >= 1, channel counts >= 0"
         )
     ks = size[2:]
     ss, ds, pads = _grad_setup(fn, rank, stride, padding, dilation, ks)
     g = _groups(fn, groups, x.shape[1], size[1], size[0])
+    _at_least_groups(fn, "weight_size[0] (output channels)", size[0], g)
     if size[0] != dy.shape[1] or x.shape[0] != dy.shape[0]:
         raise ValueError(
             f"{fn}: grad_output has shape {dy.shape}; expected batch {x.shape[0]} and "
@@ -684,6 +733,9 @@ def _conv_weight(
                 f"{fn}: grad_output {dim} {m} does not match the forward output {dim} {want}"
             )
     method = _args.method(fn, method, FILTER_GRAD_METHODS)
+    pet = _args.element_type(fn, preferred_element_type)
+    if _shapes.is_zero_result(x.shape, dy.shape, size):
+        return _jit.zeros(size, x.dtype, pet)
     return _weight_jit(
         x,
         dy,
