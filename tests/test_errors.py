@@ -44,12 +44,13 @@ DY = jnp.ones((1, 3, 3, 6))  # conv2d(X, W, strides=2, padding="SAME")
         (lambda: jconv.conv2d(jnp.ones((1, 5, 5, 5)), W), ValueError, ["channels", "divide"]),
         (lambda: jconv.conv2d(X, jnp.ones((3, 3, 2, 5))), ValueError, ["groups", "out_channels 5"]),
         (
-            lambda: jconv.conv2d(jnp.ones((1, 2, 2, 4)), W),
+            lambda: jconv.conv2d(jnp.ones((1, 1, 1, 4)), W),
             ValueError,
-            ["window", "larger", "height"],
+            ["jconv.conv2d", "window", "larger", "height", "negative"],
         ),
         (lambda: jconv.conv2d(X, jnp.ones((3, 3, 4, 6)), dilations=3), ValueError, ["window"]),
-        (lambda: jconv.conv2d(jnp.ones((1, 0, 5, 4)), W, padding="SAME"), ValueError, ["spatial"]),
+        (lambda: jconv.conv2d(X, jnp.ones((0, 3, 4, 6))), ValueError, ["filters", "zero taps"]),
+        (lambda: jconv.conv2d(jnp.ones((1, 5, 5, 0)), W[:, :, :0]), ValueError, ["depth of 0"]),
         (lambda: jconv.conv2d(X, W, data_format="NDHWC"), ValueError, ["data_format", "NCHW"]),
         (lambda: jconv.conv2d(X, W, data_format=4), TypeError, ["data_format"]),
         (lambda: jconv.conv2d(X.astype(jnp.int32), W), TypeError, ["input", "dtype"]),
@@ -171,7 +172,7 @@ DY = jnp.ones((1, 3, 3, 6))  # conv2d(X, W, strides=2, padding="SAME")
             ["dtype"],
         ),
         # shape helpers
-        (lambda: jconv.conv_output_shape((2, 2), 3), ValueError, ["window"]),
+        (lambda: jconv.conv_output_shape((1, 1), 3), ValueError, ["window"]),
         (lambda: jconv.conv_transpose_output_shapes((2,), 3, 0), ValueError, ["strides"]),
     ],
 )
@@ -206,3 +207,11 @@ def test_accepted_forms_agree():
         xc, W, strides=[1, 1, 2, 2], padding=[[0, 0], [0, 0], [1, 1], [1, 1]], data_format="NCHW"
     )
     np.testing.assert_array_equal(jnp.transpose(yc, (0, 2, 3, 1)), base)
+
+
+def test_formerly_refused_zero_size_results():
+    """What TensorFlow returns where jconv used to refuse (docs/zero_size.md): an empty input
+    with SAME padding, a window that misses the padded input by less than the stride."""
+    assert jconv.conv2d(jnp.ones((1, 0, 5, 4)), W, padding="SAME").shape == (1, 0, 5, 6)
+    assert jconv.conv2d(jnp.ones((1, 2, 2, 4)), W).shape == (1, 0, 0, 6)
+    assert jconv.conv_output_shape((2, 2), 3) == (0, 0)

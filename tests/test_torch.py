@@ -1024,7 +1024,7 @@ F = "jconv.torch."
         pytest.param(
             lambda: jt.conv2d_weight(X, (6, 2, 3), DY, stride=2, padding=1, groups=2),
             ValueError,
-            ["weight_size", "4 positive ints"],
+            ["weight_size", "must be 4 ints"],
             id="conv2d_weight-size-entries",
         ),
         pytest.param(
