@@ -1,9 +1,15 @@
 """The filter-gradient derivations: ``"vjp"`` (JAX's transpose of the forward conv), ``"conv"``
 (one convolution of the input with the output gradient) and ``"patches"`` (one matmul of
-gathered input taps against the output gradient)."""
+gathered input taps against the output gradient).
+
+The derivatives of ``"vjp"`` and ``"conv"`` (a filter gradient differentiated again, e.g. for a
+gradient penalty) are the ``"patches"`` form, through a ``custom_jvp`` whose tangent is linear:
+JAX's own transposes of their convolutions include ``lhs_dilation`` convs that XLA:CPU aborts on
+(docs/xla_aborts.md, found by the crash campaign), and the patches form has no convolution."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import jax
@@ -14,7 +20,7 @@ from jconv import _core
 from jconv.derivations import _common
 
 
-def filter_grad_vjp(
+def _filter_grad_vjp(
     x,
     dy,
     *,
@@ -26,7 +32,8 @@ def filter_grad_vjp(
     precision=None,
     preferred_element_type=None,
 ):
-    """``jax.vjp`` of ``w -> conv(x, w)``, evaluated at a zero filter of the wanted shape."""
+    """``jax.vjp`` of ``w -> conv(x, w)``, evaluated at a zero filter of the wanted shape (the
+    values of :func:`filter_grad_vjp`)."""
     cin_g = x.shape[-1] // groups
     if preferred_element_type is not None:  # as in transpose_vjp
         x, dy = x.astype(preferred_element_type), dy.astype(preferred_element_type)
@@ -49,7 +56,7 @@ def filter_grad_vjp(
     return pullback(dy.astype(out.dtype))[0].astype(out.dtype)
 
 
-def filter_grad_conv(
+def _filter_grad_conv(
     x,
     dy,
     *,
@@ -139,3 +146,31 @@ def filter_grad_patches(
     )
     dw = jnp.transpose(dw, (1, 2, 0, 3))
     return dw.reshape(*kernel_sizes, cin // groups, cout)
+
+
+def _patches_derivatives(values):
+    """``values``' filter gradient, differentiated as :func:`filter_grad_patches` (same sums)."""
+
+    @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+    def op(x, dy, settings):
+        return values(x, dy, **dict(settings))
+
+    def jvp(settings, primals, tangents):
+        out = values(*primals, **dict(settings))
+
+        def patches(a, b):
+            return filter_grad_patches(a, b, **dict(settings))
+
+        return out, _common.bilinear_tangent(patches, primals, tangents, out)
+
+    op.defjvp(jvp, symbolic_zeros=True)
+
+    @functools.wraps(values)
+    def method(x, dy, **settings):
+        return op(x, dy, tuple(sorted(settings.items())))
+
+    return method
+
+
+filter_grad_vjp = _patches_derivatives(_filter_grad_vjp)
+filter_grad_conv = _patches_derivatives(_filter_grad_conv)
