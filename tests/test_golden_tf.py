@@ -1,4 +1,4 @@
-"""jconv against TensorFlow's stored results: every golden case, every method, both dtypes.
+"""jconv against TensorFlow's stored results: every golden case, both dtypes, the methods in turn.
 
 ``tests/data/golden_tf.npz`` holds about 200 cases computed by TensorFlow (made by
 ``tests/data/make_golden.py``, which names the versions and keeps only cases on which TensorFlow's
@@ -8,13 +8,13 @@ every method must reproduce TensorFlow exactly, in float32 as in float64.
 Every distinct configuration costs an XLA compile (jconv jits each op internally, so "eager"
 calls compile too), and compiling dominates the runtime. So each case runs
 
-* under ``jax.jit`` (settings closed over, arrays traced) with every method of its op
-  (``"auto"`` and each of :data:`jconv.TRANSPOSE_METHODS` / :data:`jconv.FILTER_GRAD_METHODS`)
-  in one compiled function, in one dtype;
-* eagerly with one method in the other dtype.
+* under ``jax.jit`` (settings closed over, arrays traced) with one method of its op, in one dtype;
+* eagerly with another method in the other dtype.
 
-The dtypes alternate and the eager method takes turns across the cases of each op family (see
-:func:`turns`), so every method runs jitted and eagerly in both dtypes many times over.
+The dtypes alternate and the methods (``"auto"`` and each of :data:`jconv.TRANSPOSE_METHODS` /
+:data:`jconv.FILTER_GRAD_METHODS`) take turns across the cases of each op family (see
+:func:`turns`), so every method reproduces TensorFlow, jitted and eagerly, on many cases. That
+every method agrees with the reference on every legal size is tests/test_ops.py's method matrix.
 """
 
 from __future__ import annotations
@@ -82,11 +82,12 @@ def test_golden_file_is_complete():
 
 
 def turns():
-    """Per case: the dtype it is jitted in, and the method and dtype it runs eagerly with.
+    """Per case: the method and dtype it is jitted in, and the method and dtype it runs eagerly
+    with.
 
     The jit dtype alternates within each op family and the eager run uses the other dtype, so
-    every case is checked in both dtypes; the eager method takes turns so that each op family
-    runs every method eagerly in both dtypes across its cases.
+    every case is checked in both dtypes; the methods take turns so that each op family runs
+    every method jitted and eagerly in both dtypes across its cases.
     """
     jit, eager, count = [], [], {}
     for case in CASES:
@@ -94,7 +95,9 @@ def turns():
         j = count[ms] = count.get(ms, -1) + 1
         jit_dtype, eager_dtype = DTYPES[j % 2], DTYPES[1 - j % 2]
         method = ms[(j // 2) % len(ms)]
-        jit.append(pytest.param(case, jit_dtype, id=f"{cid}-{jit_dtype}"))
+        jit_method = ms[(j // 2 + 1) % len(ms)]
+        jid = f"{cid}-{jit_dtype}" if jit_method is None else f"{cid}-{jit_method}-{jit_dtype}"
+        jit.append(pytest.param(case, jit_method, jit_dtype, id=jid))
         eid = f"{cid}-{eager_dtype}" if method is None else f"{cid}-{method}-{eager_dtype}"
         eager.append(pytest.param(case, method, eager_dtype, id=eid))
     return jit, eager
@@ -104,13 +107,11 @@ DTYPES = ("float32", "float64")
 JIT, EAGER = turns()
 
 
-@pytest.mark.parametrize(("case", "dtype"), JIT, indirect=["dtype"])
-def test_jit_every_method(case, dtype):
+@pytest.mark.parametrize(("case", "method", "dtype"), JIT, indirect=["dtype"])
+def test_jit(case, method, dtype):
     call = caller(case["config"])
-    ms = methods(case["config"]["op"])
-    jitted = jax.jit(lambda *arrays: [call(*arrays, method=m) for m in ms])
-    results = iter(jitted(*inputs(case, dtype)))
-    check(case, lambda *arrays, method: next(results), dtype, ms)
+    jitted = jax.jit(lambda *arrays: call(*arrays, method=method))
+    check(case, lambda *arrays, method: jitted(*arrays), dtype, [method])
 
 
 @pytest.mark.parametrize(("case", "method", "dtype"), EAGER, indirect=["dtype"])
@@ -123,7 +124,7 @@ def test_turns_cover_every_method_and_dtype():
         family = [p.values for p in EAGER if methods(p.values[0]["config"]["op"]) == ms]
         assert {(m, d) for _, m, d in family} == {(m, d) for m in ms for d in DTYPES}
         family = [p.values for p in JIT if methods(p.values[0]["config"]["op"]) == ms]
-        assert {d for _, d in family} == set(DTYPES)
+        assert {(m, d) for _, m, d in family} == {(m, d) for m in ms for d in DTYPES}
 
 
 def check(case, call, dtype, ms):

@@ -1,4 +1,4 @@
-"""``jconv.torch`` against PyTorch's stored results: every golden case, every method, float64.
+"""``jconv.torch`` against PyTorch's stored results: every golden case, the methods in turn.
 
 ``tests/data/golden_torch.npz`` holds about 190 cases computed by PyTorch in float64 (made by
 ``tests/data/make_golden.py``, which records the PyTorch version in ``meta/torch``): forward
@@ -7,8 +7,10 @@ every legal input size and filter gradients, with groups, dilation, asymmetric s
 int/tuple/"same"/"valid" padding. PyTorch is not needed here. Inputs are integer-valued, so every
 method must reproduce PyTorch exactly.
 
-Each case runs every method of its op under one ``jax.jit`` (one compile: ~0.1-0.3 s on 2 cores);
-the first case of each op also runs eagerly with ``method="auto"`` (eager calls compile too, and
+Each case runs one method of its op under ``jax.jit`` (one compile); the methods take turns across
+the cases of each op, so every method reproduces PyTorch on several cases (that every method
+agrees with the reference on every legal size is tests/test_ops.py's method matrix). The first
+case of each op also runs eagerly with ``method="auto"`` (eager calls compile too, and
 ``tests/test_torch.py`` covers the eager path for every op).
 """
 
@@ -36,9 +38,6 @@ if not GOLDEN.exists():
 
 CASES = load_golden(GOLDEN)
 IDS = [case["config"]["id"] for case in CASES]
-FIRST_OF_OP = {}  # op -> id of its first case
-for _config in (case["config"] for case in CASES):
-    FIRST_OF_OP.setdefault(_config["op"], _config["id"])
 
 
 def methods(op):
@@ -48,6 +47,15 @@ def methods(op):
     if op.endswith("_weight"):
         return list(jconv.FILTER_GRAD_METHODS)
     return [None]
+
+
+FIRST_OF_OP = {}  # op -> id of its first case
+TURN = {}  # case id -> its place among the earlier cases whose op takes the same methods
+_seen: dict = {}
+for _config in (case["config"] for case in CASES):
+    FIRST_OF_OP.setdefault(_config["op"], _config["id"])
+    _kind = tuple(methods(_config["op"]))
+    TURN[_config["id"]] = _seen[_kind] = _seen.get(_kind, -1) + 1
 
 
 def caller(config):
@@ -75,14 +83,25 @@ def test_golden_file_is_complete():
     assert ("conv2d_weight", 3) in groups and ("conv_transpose2d", 2) in groups
 
 
+def method_of(config):
+    ms = methods(config["op"])
+    return ms[TURN[config["id"]] % len(ms)]
+
+
+def test_methods_take_turns():
+    for kind in {tuple(methods(case["config"]["op"])) for case in CASES}:
+        used = {method_of(c["config"]) for c in CASES if tuple(methods(c["config"]["op"])) == kind}
+        assert used == set(kind), kind
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_every_method(case, x64):
+def test_golden(case, x64):
     config = case["config"]
     call = caller(config)
     arrays = [case["arrays"][name] for name in config["arrays"].values()]
     assert all(a.dtype == np.float64 for a in arrays)
     want = case["out"]
-    ms = methods(config["op"])
+    ms = [method_of(config)]
     jitted = jax.jit(lambda *a: [call(*a, method=m) for m in ms])(*arrays)
     for method, got in zip(ms, jitted):
         assert got.dtype == np.float64 and got.shape == want.shape, method
