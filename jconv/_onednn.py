@@ -99,8 +99,8 @@ def enabled() -> bool:
             got = jax.jit(lambda a, b: _conv_p.bind(a, b, padding=padding))(x, w)
             want = _core.conv_patches(x, w, padding)
             return bool(np.array_equal(np.asarray(got), np.asarray(want)))
-    except Exception:  # noqa: BLE001 - any failure means: not here
-        return False
+    except (jax.errors.JaxRuntimeError, RuntimeError, ValueError, TypeError, NotImplementedError):
+        return False  # XLA refused the call or its configuration here: use the patches form
 
 
 def _out_shape(x_shape, w_shape, padding):
@@ -146,15 +146,18 @@ def _config(x_shape, w_shape, padding) -> str:
 
 
 def _lower_cpu(ctx, x, w, *, padding):
-    from jax._src.interpreters import mlir  # custom_call with a backend_config string
+    # The one private name jconv uses: JAX's lowering helper for a legacy (api_version 1) custom
+    # call with a backend_config string, which XLA:CPU's oneDNN call needs; jax.ffi only builds
+    # typed-FFI calls. Emitted only on the verified jaxlib versions (VERIFIED_JAXLIB).
+    from jax._src.interpreters.mlir import custom_call
 
     x_aval, w_aval = ctx.avals_in
     if not supported_here():  # bound directly (jconv checks usable() first)
         return _mlir.lower_fun(functools.partial(_patches, padding=padding), False)(ctx, x, w)
     (out_aval,) = ctx.avals_out
-    op = mlir.custom_call(
+    op = custom_call(
         "__onednn$convolution",
-        result_types=[mlir.aval_to_ir_type(ctx.module_context, out_aval)],
+        result_types=[_mlir.aval_to_ir_type(ctx.module_context, out_aval)],
         operands=[x, w],
         backend_config=_config(x_aval.shape, w_aval.shape, padding),
         api_version=1,
