@@ -8,6 +8,7 @@ from importlib import metadata as _metadata
 
 from jconv import reference, torch
 from jconv._manual import nhwc_to_hwio, pad_to_full, rot180
+from jconv._output_shapes import conv_output_shape, conv_transpose_output_shapes
 from jconv._shapes import effective_kernel_size
 from jconv._tf import (
     FILTER_GRAD_METHODS,
@@ -29,7 +30,6 @@ from jconv._tf import (
     conv_backprop_input,
     conv_transpose,
 )
-from jconv._tf_shapes import conv_output_shape, conv_transpose_output_shapes
 
 try:
     __version__ = _metadata.version("jconv")

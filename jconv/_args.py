@@ -12,7 +12,9 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
+from jax import core, lax
+
+from jconv import _shapes
 
 _DIM_NAMES = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 _PRECISIONS = ("default", "high", "highest", "bfloat16", "tensorfloat32", "float32", "fastest")
@@ -26,7 +28,7 @@ def dim_name(rank: int, i: int) -> str:
 
 def as_int(fn: str, name: str, value) -> int:
     """An int from an int-like (numpy ints, 0-d concrete arrays); no bools, floats, tracers."""
-    if isinstance(value, jax.core.Tracer):
+    if isinstance(value, core.Tracer):
         raise TypeError(
             f"{fn}: {name} must be static Python ints, got a traced value; pass it as a "
             "static argument of jax.jit"
@@ -43,7 +45,7 @@ def as_int(fn: str, name: str, value) -> int:
 
 
 def as_int_tuple(fn: str, name: str, value) -> tuple[int, ...]:
-    if isinstance(value, jax.core.Tracer):
+    if isinstance(value, core.Tracer):
         raise TypeError(
             f"{fn}: {name} must be static Python ints, got a traced value; pass it as a "
             "static argument of jax.jit"
@@ -180,3 +182,124 @@ def method(fn: str, value, methods: tuple[str, ...]) -> str:
     if value != "auto" and value not in methods:
         raise ValueError(f"{fn}: method {value!r} is not one of {('auto', *methods)}")
     return value
+
+
+def pad_repr(spec: str | _shapes.Pair) -> str:
+    """One dim's padding for messages: 'SAME', 'VALID' or (lo, hi)."""
+    return repr(spec) if isinstance(spec, str) else repr(tuple(spec))
+
+
+# ---------------------------------------------------------------------------------------------
+# shape rules with their messages, shared by both front doors
+
+
+def tf_forward_sizes(
+    fn: str,
+    spec: str | Sequence[_shapes.Pair],
+    sizes: Sequence[int],
+    ks: Sequence[int],
+    ss: Sequence[int],
+    ds: Sequence[int],
+) -> tuple[tuple[_shapes.Pair, ...], tuple[int, ...]]:
+    """The explicit pads and TensorFlow's forward output sizes, per spatial dim.
+
+    TensorFlow refuses a negative output size ``(n + lo + hi - k_eff + s) / s`` (C's division);
+    a window that misses the padded input by less than the stride gives an empty output
+    (:func:`jconv._shapes.tf_forward_size`).
+    """
+    rank = len(sizes)
+    pads, ms = [], []
+    for i, (n, k, s, d) in enumerate(zip(sizes, ks, ss, ds)):
+        p = spec if isinstance(spec, str) else spec[i]
+        lo, hi = _shapes.resolve_padding(p, n, k, s, d)
+        m = _shapes.tf_forward_size(p, n, k, s, d)
+        if m < 0:
+            k_eff = _shapes.effective_kernel_size(k, d)
+            raise ValueError(
+                f"{fn}: the window is larger than the padded input in {dim_name(rank, i)}: "
+                f"kernel {k} dilated by {d} spans {k_eff}, the input {n} padded by ({lo}, {hi}) "
+                f"is {n + lo + hi}, so TensorFlow's output size (n + lo + hi - k_eff + s) / s = "
+                f"({n + lo + hi} - {k_eff} + {s}) / {s} is negative; it must be >= 0: pad more "
+                "or use a smaller kernel/dilation"
+            )
+        pads.append((lo, hi))
+        ms.append(m)
+    return tuple(pads), tuple(ms)
+
+
+def torch_window_fits(
+    fn: str,
+    sizes: Sequence[int],
+    ks: Sequence[int],
+    ds: Sequence[int],
+    pads: Sequence[_shapes.Pair],
+) -> None:
+    """PyTorch refuses a dilated kernel longer than the padded input, ``n + lo + hi < k_eff``
+    (its output size would be 0 or less)."""
+    rank = len(sizes)
+    for i, (n, k, d, (lo, hi)) in enumerate(zip(sizes, ks, ds, pads)):
+        k_eff = _shapes.effective_kernel_size(k, d)
+        if n + lo + hi < k_eff:
+            raise ValueError(
+                f"{fn}: kernel size can't be greater than the padded input in "
+                f"{dim_name(rank, i)}: kernel {k} dilated by {d} spans {k_eff}, the input "
+                f"{n} padded by ({lo}, {hi}) is {n + lo + hi}"
+            )
+
+
+def forward_sizes_match(
+    fn: str,
+    name: str,
+    got: Sequence[int],
+    want: Sequence[int],
+    geometry: Sequence[tuple[int, int, int, int, str | _shapes.Pair]] | None = None,
+) -> None:
+    """A filter gradient's output gradient must have the forward output's sizes ``want``.
+
+    ``geometry`` (``(n, k, s, d, padding)`` per dim) adds the forward conv to the message.
+    """
+    rank = len(got)
+    for i, (m, w) in enumerate(zip(got, want)):
+        if m != w:
+            dim = dim_name(rank, i)
+            where = ""
+            if geometry is not None:
+                n, k, s, d, p = geometry[i]
+                where = (
+                    f" of input {dim} {n} with kernel {k}, stride {s}, dilation {d}, padding "
+                    f"{pad_repr(p)}"
+                )
+            raise ValueError(
+                f"{fn}: {name} {dim} {m} does not match the forward output {dim} {w}{where}"
+            )
+
+
+def reachable(
+    fn: str,
+    name: str,
+    from_name: str,
+    sizes: Sequence[int],
+    ranges: Sequence[_shapes.Pair],
+    geometry: Sequence[tuple[int, int, int, int, str | _shapes.Pair]],
+) -> None:
+    """Each chosen size ``n`` of a transpose or input gradient must lie in its legal range.
+
+    ``ranges`` are ``(n_min, n_max)`` per dim (:func:`jconv._shapes.tf_transpose_size_range` or
+    :func:`jconv._shapes.transpose_size_range`), ``geometry`` is ``(m, k, s, d, padding)`` per
+    dim; the message names the range, since for stride ``s`` up to ``s`` sizes are legal.
+    """
+    rank = len(sizes)
+    for i, (n, (lo_n, hi_n), (m, k, s, d, p)) in enumerate(zip(sizes, ranges, geometry)):
+        dim = dim_name(rank, i)
+        if lo_n > hi_n:
+            raise ValueError(
+                f"{fn}: no {dim} is reachable from {from_name} {dim} {m} with kernel {k}, stride "
+                f"{s}, dilation {d} and padding {pad_repr(p)}: the padding is larger than the "
+                "whole window span"
+            )
+        if not lo_n <= n <= hi_n:
+            raise ValueError(
+                f"{fn}: {name} {dim} {n} is not reachable from {from_name} {dim} {m} with kernel "
+                f"{k}, stride {s}, dilation {d}, padding {pad_repr(p)}: valid {dim}s are "
+                f"{lo_n}..{hi_n}"
+            )

@@ -2,11 +2,12 @@
 
 Each takes data in channels-last or channels-first layout (``channels_first``) and filters in
 TensorFlow's layout, moves data to the canonical channels-last layout and runs one derivation.
+``conv`` / ``transpose`` / ``filter_grad`` are jitted; ``conv_body`` / ``transpose_body`` /
+``filter_grad_body`` are the same functions unjitted, for entry points that add their own layout
+changes (PyTorch's weight layout, a bias) inside one jit.
 """
 
 from __future__ import annotations
-
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -14,7 +15,12 @@ import jax.numpy as jnp
 from jconv import _core, _layout, derivations
 from jconv.derivations import auto
 
-_STATIC = (
+TRANSPOSE_METHODS = tuple(derivations.TRANSPOSE)
+"""The names ``method=`` accepts for transposes and input gradients, besides ``"auto"``."""
+FILTER_GRAD_METHODS = tuple(derivations.FILTER_GRAD)
+"""The names ``method=`` accepts for filter gradients, besides ``"auto"``."""
+
+STATIC = (
     "strides",
     "padding",
     "dilations",
@@ -23,6 +29,8 @@ _STATIC = (
     "precision",
     "preferred_element_type",
 )
+TRANSPOSE_STATIC = (*STATIC, "out_sizes", "method")
+FILTER_GRAD_STATIC = (*STATIC, "kernel_sizes", "method")
 
 
 def to_last(a, channels_first: bool):
@@ -39,8 +47,7 @@ def zeros(shape, dtype, preferred_element_type=None):
     return jnp.zeros(shape, dtype if preferred_element_type is None else preferred_element_type)
 
 
-@functools.partial(jax.jit, static_argnames=_STATIC)
-def conv(
+def conv_body(
     x, w, *, strides, padding, dilations, groups, channels_first, precision, preferred_element_type
 ):
     y = _core.conv(
@@ -56,8 +63,7 @@ def conv(
     return to_first(y, channels_first)
 
 
-@functools.partial(jax.jit, static_argnames=(*_STATIC, "out_sizes", "method"))
-def transpose(
+def transpose_body(
     dy,
     w,
     *,
@@ -95,8 +101,7 @@ def transpose(
     return to_first(x, channels_first)
 
 
-@functools.partial(jax.jit, static_argnames=(*_STATIC, "kernel_sizes", "method"))
-def filter_grad(
+def filter_grad_body(
     x,
     dy,
     *,
@@ -123,3 +128,8 @@ def filter_grad(
         precision=precision,
         preferred_element_type=preferred_element_type,
     )
+
+
+conv = jax.jit(conv_body, static_argnames=STATIC)
+transpose = jax.jit(transpose_body, static_argnames=TRANSPOSE_STATIC)
+filter_grad = jax.jit(filter_grad_body, static_argnames=FILTER_GRAD_STATIC)

@@ -1,11 +1,22 @@
-"""Public shape helpers: the forward output shape and the legal transposed output sizes."""
+"""Public, framework-neutral shape helpers: a forward conv's output shape and the legal output
+sizes of a transposed conv, with the TensorFlow-style names' rules and messages."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from jconv import _args, _shapes
 
 
-def _common(fn, input_spatial, kernel_size, strides, padding, dilations):
+def _common(
+    fn: str,
+    input_spatial: Sequence[int],
+    kernel_size: int | Sequence[int],
+    strides: int | Sequence[int],
+    padding: str | Sequence[tuple[int, int]],
+    dilations: int | Sequence[int],
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...], Any]:
     sizes = _args.as_int_tuple(fn, "input_spatial", input_spatial)
     rank = len(sizes)
     if rank == 0:
@@ -14,11 +25,16 @@ def _common(fn, input_spatial, kernel_size, strides, padding, dilations):
     ss = _args.ints_per_dim(fn, "strides", strides, rank, False)
     ds = _args.ints_per_dim(fn, "dilations", dilations, rank, False)
     spec = _args.padding_spec(fn, padding, rank, False)
-    dims = [spec if isinstance(spec, str) else spec[i] for i in range(rank)]
-    return sizes, ks, ss, ds, dims
+    return sizes, ks, ss, ds, spec
 
 
-def conv_output_shape(input_spatial, kernel_size, strides=1, padding="VALID", dilations=1):
+def conv_output_shape(
+    input_spatial: Sequence[int],
+    kernel_size: int | Sequence[int],
+    strides: int | Sequence[int] = 1,
+    padding: str | Sequence[tuple[int, int]] = "VALID",
+    dilations: int | Sequence[int] = 1,
+) -> tuple[int, ...]:
     """Spatial output sizes of a forward conv, as TensorFlow: ``(n + lo + hi - k_eff + s) / s``
     per dim in C's division, ``floor((n + lo + hi - k_eff) / s) + 1`` where the window fits and 0
     where it misses the padded input by less than ``s``.
@@ -44,24 +60,17 @@ def conv_output_shape(input_spatial, kernel_size, strides=1, padding="VALID", di
       (0, 2)
     """
     fn = "jconv.conv_output_shape"
-    sizes, ks, ss, ds, dims = _common(fn, input_spatial, kernel_size, strides, padding, dilations)
-    out = []
-    for i, (n, k, s, d, p) in enumerate(zip(sizes, ks, ss, ds, dims)):
-        lo, hi = _shapes.resolve_padding(p, n, k, s, d)
-        m = _shapes.tf_forward_size(p, n, k, s, d)
-        if m < 0:
-            raise ValueError(
-                f"{fn}: in {_args.dim_name(len(sizes), i)} the window (kernel {k}, dilation {d}) "
-                f"is larger than the input {n} padded by ({lo}, {hi}) by the stride {s} or more: "
-                "TensorFlow's output size would be negative"
-            )
-        out.append(m)
-    return tuple(out)
+    sizes, ks, ss, ds, spec = _common(fn, input_spatial, kernel_size, strides, padding, dilations)
+    return _args.tf_forward_sizes(fn, spec, sizes, ks, ss, ds)[1]
 
 
 def conv_transpose_output_shapes(
-    input_spatial, kernel_size, strides=1, padding="SAME", dilations=1
-):
+    input_spatial: Sequence[int],
+    kernel_size: int | Sequence[int],
+    strides: int | Sequence[int] = 1,
+    padding: str | Sequence[tuple[int, int]] = "SAME",
+    dilations: int | Sequence[int] = 1,
+) -> tuple[tuple[int, int], ...]:
     """The legal output sizes of a transposed conv, as one inclusive ``(min, max)`` per dim.
 
     ``n`` is legal when the forward conv maps it back to the transposed conv's input size ``m``;
@@ -76,8 +85,8 @@ def conv_transpose_output_shapes(
       ((7, 8),)
     """
     fn = "jconv.conv_transpose_output_shapes"
-    sizes, ks, ss, ds, dims = _common(fn, input_spatial, kernel_size, strides, padding, dilations)
+    sizes, ks, ss, ds, spec = _common(fn, input_spatial, kernel_size, strides, padding, dilations)
     return tuple(
-        _shapes.tf_transpose_size_range(m, k, s, d, p)
-        for m, k, s, d, p in zip(sizes, ks, ss, ds, dims)
+        _shapes.tf_transpose_size_range(m, k, s, d, spec if isinstance(spec, str) else spec[i])
+        for i, (m, k, s, d) in enumerate(zip(sizes, ks, ss, ds))
     )

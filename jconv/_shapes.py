@@ -50,6 +50,29 @@ def same_padding(n: int, k: int, s: int, d: int = 1) -> Pair:
     return total // 2, total - total // 2
 
 
+def torch_same_padding(k: int, d: int) -> Pair:
+    """PyTorch's ``padding="same"`` (stride 1 only): TensorFlow's SAME at stride 1,
+    ``d * (k - 1)`` in total with the odd one after, whatever the input size.
+
+    >>> torch_same_padding(3, 1), torch_same_padding(4, 1), torch_same_padding(2, 3)
+    ((1, 1), (1, 2), (1, 2))
+    """
+    return same_padding(1, k, 1, d)
+
+
+def torch_transpose_size(m: int, k: int, s: int, d: int, p: int, output_padding: int) -> int:
+    """PyTorch's transposed-conv output size ``(m - 1) * s - 2 p + d (k - 1) + output_padding + 1``.
+
+    It is the smallest forward input size that the forward conv with padding ``(p, p)`` maps to
+    ``m`` (:func:`transpose_size_range`), plus ``output_padding`` to pick a larger one.
+    Callers refuse a result below 1.
+
+    >>> torch_transpose_size(3, 3, 2, 1, 1, 1)   # 2 * 2 - 2 + 3 + 1
+    6
+    """
+    return (m - 1) * s - 2 * p + effective_kernel_size(k, d) + output_padding
+
+
 def conv_output_size(n: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
     """Forward output size ``m = (n + lo + hi - k_eff) // s + 1``.
 
@@ -82,14 +105,10 @@ def transpose_size_range(m: int, k: int, s: int, d: int, padding: str | Pair) ->
     >>> transpose_size_range(3, 3, 1, 1, (1, 1))
     (3, 3)
     """
-    k_eff = effective_kernel_size(k, d)
     if padding == "SAME":
         return (m - 1) * s + 1, m * s
-    if padding == "VALID":
-        lo, hi = 0, 0
-    else:
-        lo, hi = padding
-    first = (m - 1) * s + k_eff - lo - hi
+    lo, hi = explicit_pair(padding)
+    first = (m - 1) * s + effective_kernel_size(k, d) - lo - hi
     return max(first, 1), first + s - 1
 
 
@@ -170,7 +189,7 @@ def tf_transpose_size_range(m: int, k: int, s: int, d: int, padding: str | Pair)
     """
     if padding == "SAME":
         return max((m - 1) * s + 1, 0), m * s
-    lo, hi = (0, 0) if padding == "VALID" else padding
+    lo, hi = explicit_pair(padding)
     first = (m - 1) * s + effective_kernel_size(k, d) - lo - hi
     return max(first - (s - 1 if m == 0 else 0), 0), first + s - 1
 
@@ -215,9 +234,20 @@ def resolve_padding(padding: str | Pair, n: int, k: int, s: int, d: int) -> Pair
     """
     if padding == "SAME":
         return same_padding(n, k, s, d)
-    if padding == "VALID":
+    return explicit_pair(padding)
+
+
+def explicit_pair(padding: str | Pair) -> Pair:
+    """``(lo, hi)`` of ``"VALID"`` (no padding) or of an explicit pair; SAME depends on the
+    sizes, see :func:`resolve_padding`.
+
+    >>> explicit_pair("VALID"), explicit_pair((1, 2))
+    ((0, 0), (1, 2))
+    """
+    if isinstance(padding, str):
         return 0, 0
-    return padding
+    lo, hi = padding
+    return lo, hi
 
 
 def transpose_padding(n: int, m: int, k: int, s: int, d: int, lo: int) -> Pair:
@@ -419,8 +449,8 @@ def col2im_chunks(
         if batch % c == 0 and column_bytes <= budget * c:
             return c, None, 1
     if rows is not None:
-        m, *geometry = rows
-        row_chunks = col2im_row_chunks(*geometry, budget // (column_bytes // (batch * m)))
+        m, n, k, s, d, lo = rows
+        row_chunks = col2im_row_chunks(n, k, s, d, lo, budget // (column_bytes // (batch * m)))
         if row_chunks is not None:
             return batch, row_chunks, 1
     for c in range(1, channels + 1):
@@ -544,7 +574,7 @@ def phase_taps(
     divides ``k_eff``; otherwise each phase ``r`` is its own correlation of
     ``ceil((k_eff - r) / s)`` taps, ``k_eff`` in all. The count is the product over dims. Its
     gradients (and its 3-D values off oneDNN) slice one view per tap, so compile time grows
-    linearly with it: about 10 ms a tap on 2 cores.
+    linearly with it.
 
     >>> phase_taps((4, 4), (2, 2), (1, 1))       # 2 x 2 taps, every phase at once
     4
