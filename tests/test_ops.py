@@ -56,6 +56,13 @@ def test_forward_matches_reference(case, x64):
     np.testing.assert_array_equal(got, reference.conv(x, w, s, p, d))
 
 
+def _together(fn, *args):
+    """``fn(*args)`` under one jax.jit: one compile for a whole matrix of calls (compiling each
+    call alone costs about four times as long). Every op is a jit entry point, so a call inside
+    the matrix runs the op's own jitted program; each test checks one call eagerly too."""
+    return jax.jit(fn)(*args)
+
+
 @pytest.mark.parametrize("case", CASES, ids=_id)
 def test_transpose_every_size_every_method(case, x64):
     """Every legal output size, every method: exactly the reference overlay, in float64 and
@@ -66,21 +73,27 @@ def test_transpose_every_size_every_method(case, x64):
     ranges = jconv.conv_transpose_output_shapes(m, k, s, p, d)
     rng = np.random.default_rng(1)
     dy = _ints(rng, (2, *m, cout), jnp.float64)
-    for sizes in itertools.product(*(range(lo, hi + 1) for lo, hi in ranges)):
-        want = reference.conv_transpose(dy, w, sizes, s, p, d, groups=g)
-        for method in jconv.TRANSPOSE_METHODS:
-            for dtype in (jnp.float64, jnp.float32):
-                got = jconv.conv_transpose(
-                    dy.astype(dtype),
-                    w.astype(dtype),
-                    (2, *sizes, cin),
-                    s,
-                    p,
-                    dilations=d,
-                    method=method,
-                )
-                assert got.dtype == dtype
-                np.testing.assert_array_equal(got, want, err_msg=f"{method} {sizes} {dtype}")
+    keys = [
+        (sizes, method, dtype)
+        for sizes in itertools.product(*(range(lo, hi + 1) for lo, hi in ranges))
+        for method in jconv.TRANSPOSE_METHODS
+        for dtype in (jnp.float64, jnp.float32)
+    ]
+
+    def call(dy, w, sizes, method, dtype):
+        return jconv.conv_transpose(
+            dy.astype(dtype), w.astype(dtype), (2, *sizes, cin), s, p, dilations=d, method=method
+        )
+
+    every = _together(lambda dy, w: [call(dy, w, *key) for key in keys], dy, w)
+    wants = {}
+    for (sizes, method, dtype), got in zip(keys, every):
+        if sizes not in wants:
+            wants[sizes] = reference.conv_transpose(dy, w, sizes, s, p, d, groups=g)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, wants[sizes], err_msg=f"{method} {sizes} {dtype}")
+    sizes, method, dtype = keys[-1]
+    np.testing.assert_array_equal(call(dy, w, sizes, method, dtype), wants[sizes], "eager")
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)
@@ -90,12 +103,18 @@ def test_filter_grad_every_method(case, x64):
     m = jconv.conv_output_shape(n, k, s, p, d)
     dy = _ints(np.random.default_rng(2), (2, *m, cout), jnp.float64)
     want = reference.conv_backprop_filter(x, w.shape, dy, s, p, d)
-    for method in jconv.FILTER_GRAD_METHODS:
-        for dtype in (jnp.float64, jnp.float32):
-            got = jconv.conv_backprop_filter(
-                x.astype(dtype), w.shape, dy.astype(dtype), s, p, dilations=d, method=method
-            )
-            np.testing.assert_array_equal(got, want, err_msg=f"{method} {dtype}")
+    keys = [(m, t) for m in jconv.FILTER_GRAD_METHODS for t in (jnp.float64, jnp.float32)]
+
+    def call(x, dy, method, dtype):
+        return jconv.conv_backprop_filter(
+            x.astype(dtype), w.shape, dy.astype(dtype), s, p, dilations=d, method=method
+        )
+
+    every = _together(lambda x, dy: [call(x, dy, *key) for key in keys], x, dy)
+    for (method, dtype), got in zip(keys, every):
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want, err_msg=f"{method} {dtype}")
+    np.testing.assert_array_equal(call(x, dy, *keys[-1]), want, "eager")
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)
@@ -108,18 +127,30 @@ def test_identities(case, x64):
     def fwd(x, w):
         return jconv.conv(x, w, strides=s, padding=p, dilations=d)
 
-    y, pullback = jax.vjp(fwd, x, w)
-    dy = _ints(np.random.default_rng(6), y.shape, jnp.float64)
-    dx_vjp, dw_vjp = pullback(dy)
-    (dx_lin,) = jax.linear_transpose(lambda x: fwd(x, w), x)(dy)
-    for method in jconv.TRANSPOSE_METHODS:
-        dx = jconv.conv_backprop_input(x.shape, w, dy, s, p, dilations=d, method=method)
-        np.testing.assert_array_equal(dx, dx_vjp)
-        np.testing.assert_array_equal(dx, dx_lin)
+    m = jconv.conv_output_shape(n, k, s, p, d)
+    dy = _ints(np.random.default_rng(6), (2, *m, cout), jnp.float64)
+
+    def every(x, w, dy):
+        y, pullback = jax.vjp(fwd, x, w)
+        (dx_lin,) = jax.linear_transpose(lambda x: fwd(x, w), x)(dy)
+        dxs = [
+            jconv.conv_backprop_input(x.shape, w, dy, s, p, dilations=d, method=method)
+            for method in jconv.TRANSPOSE_METHODS
+        ]
+        dws = [
+            jconv.conv_backprop_filter(x, w.shape, dy, s, p, dilations=d, method=method)
+            for method in jconv.FILTER_GRAD_METHODS
+        ]
+        return y, pullback(dy), dx_lin, dxs, dws
+
+    y, (dx_vjp, dw_vjp), dx_lin, dxs, dws = _together(every, x, w, dy)
+    assert y.shape == dy.shape
+    for method, dx in zip(jconv.TRANSPOSE_METHODS, dxs):
+        np.testing.assert_array_equal(dx, dx_vjp, err_msg=method)
+        np.testing.assert_array_equal(dx, dx_lin, err_msg=method)
         assert float(jnp.vdot(dy, y)) == float(jnp.vdot(dx, x))
-    for method in jconv.FILTER_GRAD_METHODS:
-        dw = jconv.conv_backprop_filter(x, w.shape, dy, s, p, dilations=d, method=method)
-        np.testing.assert_array_equal(dw, dw_vjp)
+    for method, dw in zip(jconv.FILTER_GRAD_METHODS, dws):
+        np.testing.assert_array_equal(dw, dw_vjp, err_msg=method)
         assert float(jnp.vdot(dy, y)) == float(jnp.vdot(dw, w))
 
 
@@ -284,35 +315,33 @@ def test_channels_first_matches_channels_last(case):
     fmt_first = {1: "NCW", 2: "NCHW", 3: "NCDHW"}[rank]
     to_first = (0, rank + 1, *range(1, rank + 1))
     to_last = (0, *range(2, rank + 2), 1)
-    y = jconv.conv(x, w, s, p, fmt_last, d)
-    y_first = jconv.conv(jnp.transpose(x, to_first), w, s, p, fmt_first, d)
+    xf = jnp.transpose(x, to_first)
+
+    def every(x, w, xf):
+        y = jconv.conv(x, w, s, p, fmt_last, d)
+        yf = jconv.conv(xf, w, s, p, fmt_first, d)
+        dx = {
+            m: (
+                jconv.conv_transpose(y, w, x.shape, s, p, fmt_last, d, method=m),
+                jconv.conv_transpose(yf, w, xf.shape, s, p, fmt_first, d, method=m),
+            )
+            for m in jconv.TRANSPOSE_METHODS
+        }
+        dw = {
+            m: (
+                jconv.conv_backprop_filter(x, w.shape, y, s, p, fmt_last, d, method=m),
+                jconv.conv_backprop_filter(xf, w.shape, yf, s, p, fmt_first, d, method=m),
+            )
+            for m in jconv.FILTER_GRAD_METHODS
+        }
+        return (y, yf), dx, dw
+
+    (y, y_first), dx, dw = _together(every, x, w, xf)
     np.testing.assert_array_equal(jnp.transpose(y_first, to_last), y)
-    for method in jconv.TRANSPOSE_METHODS:
-        dx = jconv.conv_transpose(y, w, x.shape, s, p, fmt_last, d, method=method)
-        dx_first = jconv.conv_transpose(
-            jnp.transpose(y, to_first),
-            w,
-            jnp.transpose(x, to_first).shape,
-            s,
-            p,
-            fmt_first,
-            d,
-            method=method,
-        )
-        np.testing.assert_array_equal(jnp.transpose(dx_first, to_last), dx)
-    for method in jconv.FILTER_GRAD_METHODS:
-        dw = jconv.conv_backprop_filter(x, w.shape, y, s, p, fmt_last, d, method=method)
-        dw_first = jconv.conv_backprop_filter(
-            jnp.transpose(x, to_first),
-            w.shape,
-            jnp.transpose(y, to_first),
-            s,
-            p,
-            fmt_first,
-            d,
-            method=method,
-        )
-        np.testing.assert_array_equal(dw_first, dw)
+    for method, (last, first) in dx.items():
+        np.testing.assert_array_equal(jnp.transpose(first, to_last), last, err_msg=method)
+    for method, (last, first) in dw.items():
+        np.testing.assert_array_equal(first, last, err_msg=method)
 
 
 SEED_MATRIX = np.array(
