@@ -68,34 +68,45 @@ def seed_example(out=sys.stdout) -> bool:
 
 
 def _cases(cfg, rng, dtype):
-    """(op, method, jconv result, reference result) for one configuration."""
+    """(op, method, jconv result, reference result) for one configuration.
+
+    Every op and method of the configuration runs under one ``jax.jit`` (one compile for the
+    whole configuration instead of one per call; each op is a jit entry point itself)."""
     n, k, s, d, p, cin, cout, g = cfg
     ints = lambda shape: rng.integers(-3, 4, size=shape).astype(np.float64)  # noqa: E731
     x, w = ints((2, *n, cin)), ints((*k, cin // g, cout))
-    xj, wj = jnp.asarray(x, dtype), jnp.asarray(w, dtype)
-    conv = jax.jit(lambda a, b: jconv.conv(a, b, s, p, dilations=d))
-    yield "conv", "-", conv(xj, wj), reference.conv(x, w, s, p, d)
     m = jconv.conv_output_shape(n, k, s, p, d)
     dy = ints((2, *m, cout))
-    dyj = jnp.asarray(dy, dtype)
     ranges = jconv.conv_transpose_output_shapes(m, k, s, p, d)
-    for sizes in itertools.product(*(range(lo, hi + 1) for lo, hi in ranges)):
-        want = reference.conv_transpose(dy, w, sizes, s, p, d, groups=g)
-        for method in jconv.TRANSPOSE_METHODS:
-            f = jax.jit(
-                lambda a, b, z=sizes, mt=method: jconv.conv_transpose(
-                    a, b, (2, *z, cin), s, p, dilations=d, method=mt
-                )
-            )
-            yield f"conv_transpose->{'x'.join(map(str, sizes))}", method, f(dyj, wj), want
-    want = reference.conv_backprop_filter(x, w.shape, dy, s, p, d)
-    for method in jconv.FILTER_GRAD_METHODS:
-        f = jax.jit(
-            lambda a, b, mt=method: jconv.conv_backprop_filter(
-                a, w.shape, b, s, p, dilations=d, method=mt
-            )
-        )
-        yield "conv_backprop_filter", method, f(xj, dyj), want
+    sizes_all = list(itertools.product(*(range(lo, hi + 1) for lo, hi in ranges)))
+    wants = {
+        sizes: reference.conv_transpose(dy, w, sizes, s, p, d, groups=g) for sizes in sizes_all
+    }
+    labels = [("conv", "-", reference.conv(x, w, s, p, d))]
+    labels += [
+        (f"conv_transpose->{'x'.join(map(str, sizes))}", method, wants[sizes])
+        for sizes in sizes_all
+        for method in jconv.TRANSPOSE_METHODS
+    ]
+    want_dw = reference.conv_backprop_filter(x, w.shape, dy, s, p, d)
+    labels += [("conv_backprop_filter", method, want_dw) for method in jconv.FILTER_GRAD_METHODS]
+
+    def every(x, w, dy):
+        out = [jconv.conv(x, w, s, p, dilations=d)]
+        out += [
+            jconv.conv_transpose(dy, w, (2, *sizes, cin), s, p, dilations=d, method=method)
+            for sizes in sizes_all
+            for method in jconv.TRANSPOSE_METHODS
+        ]
+        out += [
+            jconv.conv_backprop_filter(x, w.shape, dy, s, p, dilations=d, method=method)
+            for method in jconv.FILTER_GRAD_METHODS
+        ]
+        return out
+
+    got = jax.jit(every)(*(jnp.asarray(a, dtype) for a in (x, w, dy)))
+    for (op, method, want), y in zip(labels, got, strict=True):
+        yield op, method, y, want
 
 
 def sweep(out=sys.stdout, quick: bool = False) -> bool:
