@@ -1,11 +1,13 @@
 """Every op, by every method, and its gradients under ``jax.jit`` with inputs sharded over 8
-devices equal the single-device result.
+devices equal the single-device result (every method through the TF names of each rank; the
+PyTorch names and the rank-generic TF names, which reach the same jit entry points, by
+``"auto"``).
 
 The work runs in a subprocess with ``XLA_FLAGS=--xla_force_host_platform_device_count=8`` (the
 flag must be set before JAX starts; pytest has started it already): ``python
 tests/test_sharding.py`` runs it directly and sets the flag itself. For each rank (1-3), API
 (TensorFlow-style with the rank-generic names, PyTorch-style) and sharding, one ``jax.jit``
-computes every op by every method, its output and the gradients of ``sum(c * op(a, b))`` w.r.t.
+computes every op by its methods, its output and the gradients of ``sum(c * op(a, b))`` w.r.t.
 both array arguments:
 
 * ``batch``: the data arguments (input, out_backprop, grad_output) are sharded along the batch
@@ -56,11 +58,12 @@ def test_every_op_sharded_over_batch_and_space_matches_single_device():
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     summary = proc.stdout.strip().splitlines()[-1]
     assert summary.startswith("ALL EXACT:"), proc.stdout[-3000:]
-    # every op of both APIs by every method, 1-D to 3-D plus the generic TF names in 2-D: 14
-    # transposed-conv / input-gradient ops, 8 filter-gradient ops, 4 forward convs
+    # the TF names of each rank by every method (6 transposed-conv / input-gradient ops, 3
+    # filter-gradient ops, 3 forward convs); the PyTorch names of each rank and the generic TF
+    # names in 2-D by "auto" (4 ranks x 4 ops)
     import jconv
 
-    pairs = 14 * len(jconv.TRANSPOSE_METHODS) + 8 * len(jconv.FILTER_GRAD_METHODS) + 4
+    pairs = 6 * len(jconv.TRANSPOSE_METHODS) + 3 * len(jconv.FILTER_GRAD_METHODS) + 3 + 16
     assert f"{pairs} op/method pairs x 2 shardings" in summary, summary
 
 
@@ -174,11 +177,16 @@ def _cases(rank, api):
         if rank == 2:  # the rank-generic names
             bases.append([n.format("") for n in names])
     cases = []
-    for forward, transpose, input_grad, filter_grad in bases:
+    for i, (forward, transpose, input_grad, filter_grad) in enumerate(bases):
+        # every method through the TF names of each rank; "auto" through the PyTorch names and
+        # the rank-generic aliases, which reach the same jit entry points
+        every = api == "tf" and i == 0
+        transpose_methods = jconv.TRANSPOSE_METHODS if every else ("auto",)
+        filter_methods = jconv.FILTER_GRAD_METHODS if every else ("auto",)
         ops = [(forward, None, ("x", "w"), "dy")]
         for name in (transpose, input_grad):
-            ops += [(name, m, ("dy", "w"), "x") for m in jconv.TRANSPOSE_METHODS]
-        ops += [(filter_grad, m, ("x", "dy"), "w") for m in jconv.FILTER_GRAD_METHODS]
+            ops += [(name, m, ("dy", "w"), "x") for m in transpose_methods]
+        ops += [(filter_grad, m, ("x", "dy"), "w") for m in filter_methods]
         for name, method, kinds, out in ops:
             groups = 1 + len(cases) % 2
             fn = _op(api, name, method, groups, _shapes(rank, api, groups))
