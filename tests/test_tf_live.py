@@ -16,8 +16,8 @@ XLA compiles (one per distinct configuration; jconv jits each op internally, so 
 compile too) dominate the runtime, so each configuration runs ``method="auto"`` eagerly in one
 dtype, and every op in a single ``jax.jit`` function in the other dtype with one named method, the
 dtypes and methods taking turns across configurations; that every method agrees on every
-geometry is ``test_ops.py``'s matrix. The input gradient uses the transposed conv's output size: it shares the transposed
-conv's compile and checks it against a second TF route.
+geometry is ``test_ops.py``'s matrix. The input gradient uses the transposed conv's output size:
+it shares the transposed conv's compile and checks it against a second TF route.
 """
 
 from __future__ import annotations
