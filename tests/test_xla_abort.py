@@ -6,10 +6,11 @@ a subprocess so an abort fails the test instead of killing pytest.
 """
 
 import itertools
-import os
 import subprocess
 import sys
 import textwrap
+
+from _helpers import fast_codegen
 
 from jconv import _shapes
 
@@ -89,9 +90,7 @@ def test_hazard_shapes_run_cleanly_in_subprocess():
         capture_output=True,
         text=True,
         timeout=300,
-        # LLVM's optimisation at level 0 halves the compile time and changes no value here; the
-        # abort is an HLO pass (the algebraic simplifier), which runs at every level
-        env={**os.environ, "XLA_FLAGS": "--xla_backend_optimization_level=0"},
+        env=fast_codegen(),
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "ALL OK" in proc.stdout

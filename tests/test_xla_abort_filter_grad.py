@@ -11,13 +11,13 @@ convolution. Each check runs in a subprocess, so an abort fails the test instead
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import jaxlib
+from _helpers import fast_codegen
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,9 +73,7 @@ def _run(code, env=None):
 
 
 def test_differentiated_filter_gradient_runs_in_every_method():
-    # LLVM's optimisation at level 0: half the compile time, no value changed; the abort is an
-    # HLO pass, which runs at every level
-    proc = _run(JCONV, env={**os.environ, "XLA_FLAGS": "--xla_backend_optimization_level=0"})
+    proc = _run(JCONV, env=fast_codegen())
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import jaxlib
 import pytest
+from _helpers import fast_codegen
 
 from jconv import _shapes
 
@@ -47,15 +48,14 @@ PLAIN_LAX = textwrap.dedent("""
 """)
 
 
-def _run(script, *args, timeout=300, fast_codegen=False):
-    """``fast_codegen``: LLVM's optimisation of the CPU code at level 0, half the compile time and
-    no value changed (integer data); the abort is an HLO pass, which runs at every level."""
+def _run(script, *args, timeout=300, fast=False):
+    """``fast``: compile at LLVM level 0 (:func:`_helpers.fast_codegen`)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH")])
     )
-    if fast_codegen:
-        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_backend_optimization_level=0"
+    if fast:
+        env = fast_codegen(env)
     return subprocess.run(
         [sys.executable, "-c", script, *args],
         cwd=ROOT,
@@ -130,6 +130,6 @@ ISSUE_CALL = textwrap.dedent("""
 def test_issue_call_runs_in_every_method_and_dtype():
     """Issue 19's ``conv_transpose2d`` call (groups 2, float64) in every method, eager, jit and
     under ``jax.grad``, equals the NumPy reference exactly."""
-    proc = _run(ISSUE_CALL, fast_codegen=True)
+    proc = _run(ISSUE_CALL, fast=True)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "ALL OK" in proc.stdout

@@ -21,6 +21,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _helpers import fast_codegen
 
 from jconv import _shapes
 
@@ -49,16 +50,11 @@ def torch_configs():
 CONFIGS = torch_configs()
 
 
-def _env(fast_codegen=False):
-    """jconv importable; ``fast_codegen``: LLVM's optimisation of the CPU code at level 0, which
-    halves the compile time and changes no value here (integer data). The abort is an HLO pass
-    (the algebraic simplifier), which runs at every level."""
+def _env(fast=False):
+    """jconv importable; ``fast``: compile at LLVM level 0 (:func:`_helpers.fast_codegen`)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    if fast_codegen:
-        flags = env.get("XLA_FLAGS", "")
-        env["XLA_FLAGS"] = f"{flags} --xla_backend_optimization_level=0".strip()
-    return env
+    return fast_codegen(env) if fast else env
 
 
 def test_configs_keep_the_hazard():
@@ -127,7 +123,7 @@ def test_hazard_shapes_run_cleanly_in_subprocess():
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT, json.dumps(CONFIGS)],
         cwd=ROOT,
-        env=_env(fast_codegen=True),
+        env=_env(fast=True),
         capture_output=True,
         text=True,
         timeout=300,
