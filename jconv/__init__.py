@@ -12,6 +12,7 @@ from jconv._output_shapes import conv_output_shape, conv_transpose_output_shapes
 from jconv._shapes import effective_kernel_size
 from jconv._tf import (
     FILTER_GRAD_METHODS,
+    FORWARD_METHODS,
     TRANSPOSE_METHODS,
     conv,
     conv1d,
@@ -38,6 +39,7 @@ except _metadata.PackageNotFoundError:  # running from a source tree that is not
 
 __all__ = [
     "FILTER_GRAD_METHODS",
+    "FORWARD_METHODS",
     "TRANSPOSE_METHODS",
     "conv",
     "conv1d",

@@ -178,10 +178,63 @@ def element_type(fn: str, value):
         raise TypeError(f"{fn}: preferred_element_type {value!r} is not a dtype") from e
 
 
-def method(fn: str, value, methods: tuple[str, ...]) -> str:
-    if value != "auto" and value not in methods:
-        raise ValueError(f"{fn}: method {value!r} is not one of {('auto', *methods)}")
+def method(
+    fn: str, value, methods: tuple[str, ...], dtype=None, preferred_element_type=None, name="method"
+) -> str:
+    """``value`` if it is ``"auto"`` or in ``methods``; with ``dtype`` given, ``"onednn"`` only
+    where oneDNN runs (:func:`onednn_runs`)."""
+    if not isinstance(value, str) or (value != "auto" and value not in methods):
+        raise ValueError(f"{fn}: {name} {value!r} is not one of {('auto', *methods)}")
+    if value == "onednn" and dtype is not None:
+        onednn_runs(fn, name, dtype, preferred_element_type)
     return value
+
+
+def onednn_runs(fn: str, name: str, dtype, preferred_element_type=None) -> None:
+    """Refuse an explicit ``"onednn"`` where jconv does not emit oneDNN's call: anything but
+    float32 in and out on the CPU backend with :func:`jconv._onednn.enabled`."""
+    from jconv import _onednn  # imports jax's lowering machinery: only when asked
+
+    out = preferred_element_type is None or np.dtype(preferred_element_type) == np.float32
+    float32 = np.dtype(dtype) == np.float32 and out
+    backend = jax.default_backend()
+    if float32 and backend == "cpu" and _onednn.enabled():
+        return
+    raise ValueError(
+        f"{fn}: {name} 'onednn' runs oneDNN's float32 kernel on the CPU backend (Linux x86-64, "
+        f"jaxlib {' or '.join(_onednn.VERIFIED_JAXLIB)}, JCONV_ONEDNN not 0); here the dtype is "
+        f"{np.dtype(dtype).name}"
+        + ("" if preferred_element_type is None else f" -> {np.dtype(preferred_element_type)}")
+        + f", the backend {backend!r} and oneDNN {'on' if _onednn.enabled() else 'off'}: "
+        "use 'auto' or another method"
+    )
+
+
+def grad_method(
+    fn: str,
+    value,
+    transpose_methods: tuple[str, ...],
+    filter_methods: tuple[str, ...],
+):
+    """A forward conv's ``grad_method``: ``"auto"`` -> ``("auto", "auto")``, ``"jax"`` (JAX
+    differentiates the forward program), or a pair ``(input_method, filter_method)``."""
+    legal = (
+        f"'auto', 'jax' or a pair (input_method, filter_method) with input_method one of "
+        f"{('auto', *transpose_methods)} and filter_method one of {('auto', *filter_methods)}"
+    )
+    if isinstance(value, str):
+        if value in ("auto", "jax"):
+            return ("auto", "auto") if value == "auto" else "jax"
+        raise ValueError(f"{fn}: grad_method {value!r} is not {legal}")
+    if not (isinstance(value, (tuple, list)) and len(value) == 2):
+        raise TypeError(f"{fn}: grad_method {value!r} is not {legal}")
+    input_method, filter_method = value
+    for i, (v, methods) in enumerate(
+        ((input_method, transpose_methods), (filter_method, filter_methods))
+    ):
+        if not isinstance(v, str) or (v != "auto" and v not in methods):
+            raise ValueError(f"{fn}: grad_method[{i}] {v!r} is not one of {('auto', *methods)}")
+    return (input_method, filter_method)
 
 
 def pad_repr(spec: str | _shapes.Pair) -> str:
@@ -303,3 +356,21 @@ def reachable(
                 f"{k}, stride {s}, dilation {d}, padding {pad_repr(p)}: valid {dim}s are "
                 f"{lo_n}..{hi_n}"
             )
+
+
+def forward_methods(
+    fn: str, method_value, grad_value, dtype, cin_per_group: int, preferred_element_type=None
+):
+    """A forward conv's ``(method, grad_method)``, checked (:func:`method`, :func:`grad_method`;
+    ``"taps"`` only for depthwise convs)."""
+    from jconv import derivations
+
+    m = method(fn, method_value, tuple(derivations.FORWARD), dtype, preferred_element_type)
+    if m == "taps" and cin_per_group != 1:
+        raise ValueError(
+            f"{fn}: method 'taps' is for depthwise convs (one input channel per group); this conv "
+            f"has {cin_per_group} input channels per group: use 'auto', 'xla', 'onednn' or "
+            "'patches'"
+        )
+    g = grad_method(fn, grad_value, tuple(derivations.TRANSPOSE), tuple(derivations.FILTER_GRAD))
+    return m, g

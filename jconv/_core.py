@@ -156,25 +156,42 @@ def conv(
 
 
 def conv_patches(
-    x, w, padding: Sequence[Pair], groups: int = 1, precision=None, preferred_element_type=None
+    x,
+    w,
+    padding: Sequence[Pair],
+    groups: int = 1,
+    precision=None,
+    preferred_element_type=None,
+    strides: Sequence[int] | None = None,
+    dilations: Sequence[int] | None = None,
 ):
-    """Stride-1, undilated correlation as one matrix product over gathered patches (im2col).
+    """Correlation as one matrix product over gathered patches (im2col).
 
     ``x`` is ``(N, *spatial, C)``, ``w`` is ``(*u, C / groups, O)``. The ``prod(u)`` shifted views
-    of the padded input are stacked next to the channels, so the whole conv is a single
-    ``dot_general`` contracting ``(tap, channel)`` with the groups as a batch dimension. XLA runs
-    that at matmul speed on every backend, where its own lowering of some convs (3-D on CPU,
-    ``lhs_dilation``) is a slow loop; and JAX differentiates it into matmuls too.
+    ``x_pad[b, i * s + t * d, c]`` of the padded input (strided slices) are stacked next to the
+    channels, so the whole conv is a single ``dot_general`` contracting ``(tap, channel)`` with the
+    groups as a batch dimension. XLA runs that at matmul speed on every backend, where its own
+    lowering of some convs (3-D on CPU, ``lhs_dilation``) is a slow loop; and JAX differentiates
+    it into matmuls too. ``strides`` and ``dilations`` default to 1.
     """
     rank = x.ndim - 2
     us = w.shape[:rank]
+    ss = (1,) * rank if strides is None else tuple(strides)
+    ds = (1,) * rank if dilations is None else tuple(dilations)
     x = zero_pad(x, padding)
-    out_sizes = [n - u + 1 for n, u in zip(x.shape[1:-1], us)]
+    out_sizes = [
+        _shapes.conv_output_size(n, u, s, d, 0, 0)
+        for n, u, s, d in zip(x.shape[1:-1], us, ss, ds)
+    ]
     taps = []
     for offset in itertools.product(*(range(u) for u in us)):
-        start = (0, *offset, 0)
-        limit = (x.shape[0], *(o + q for o, q in zip(offset, out_sizes)), x.shape[-1])
-        taps.append(lax.slice(x, start, limit))
+        start = (0, *(t * d for t, d in zip(offset, ds)), 0)
+        limit = (
+            x.shape[0],
+            *(t * d + (q - 1) * s + 1 for t, d, q, s in zip(offset, ds, out_sizes, ss)),
+            x.shape[-1],
+        )
+        taps.append(lax.slice(x, start, limit, (1, *ss, 1)))
     cin_g, cout = w.shape[-2], w.shape[-1]
     patches = jnp.stack(taps, axis=-2) if len(taps) > 1 else taps[0][..., None, :]
     patches = patches.reshape(*patches.shape[:-1], groups, cin_g)

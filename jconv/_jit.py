@@ -12,13 +12,15 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jconv import _core, _layout, derivations
+from jconv import _conv_op, _layout, derivations
 from jconv.derivations import auto
 
 TRANSPOSE_METHODS = tuple(derivations.TRANSPOSE)
 """The names ``method=`` accepts for transposes and input gradients, besides ``"auto"``."""
 FILTER_GRAD_METHODS = tuple(derivations.FILTER_GRAD)
 """The names ``method=`` accepts for filter gradients, besides ``"auto"``."""
+FORWARD_METHODS = tuple(derivations.FORWARD)
+"""The names ``method=`` accepts for forward convs, besides ``"auto"``."""
 
 STATIC = (
     "strides",
@@ -29,6 +31,7 @@ STATIC = (
     "precision",
     "preferred_element_type",
 )
+CONV_STATIC = (*STATIC, "method", "grad_method")
 TRANSPOSE_STATIC = (*STATIC, "out_sizes", "method")
 FILTER_GRAD_STATIC = (*STATIC, "kernel_sizes", "method")
 
@@ -48,18 +51,45 @@ def zeros(shape, dtype, preferred_element_type=None):
 
 
 def conv_body(
-    x, w, *, strides, padding, dilations, groups, channels_first, precision, preferred_element_type
+    x,
+    w,
+    *,
+    strides,
+    padding,
+    dilations,
+    groups,
+    channels_first,
+    precision,
+    preferred_element_type,
+    method="auto",
+    grad_method=("auto", "auto"),
 ):
-    y = _core.conv(
-        to_last(x, channels_first),
-        w,
-        strides,
-        padding,
-        dilations,
-        groups,
+    """The forward conv by ``method`` (:data:`jconv.derivations.FORWARD`, or ``"auto"``).
+
+    ``grad_method`` is ``(input_method, filter_method)`` for jconv's derivatives
+    (:mod:`jconv._conv_op`), or ``"jax"``: the forward derivation called directly, so that JAX
+    differentiates its program (for ``method="xla"``, ``lax.conv_general_dilated``'s own rule).
+    """
+    x = to_last(x, channels_first)
+    if method == "auto":
+        method = auto.forward_method_for(
+            x, w, groups=groups, preferred_element_type=preferred_element_type
+        )
+    settings = dict(
+        strides=strides,
+        padding=padding,
+        dilations=dilations,
+        groups=groups,
         precision=precision,
         preferred_element_type=preferred_element_type,
     )
+    if grad_method == "jax":
+        y = derivations.FORWARD[method](x, w, **settings)
+    else:
+        input_method, filter_method = grad_method
+        y = _conv_op.conv(
+            x, w, method=method, input_method=input_method, filter_method=filter_method, **settings
+        )
     return to_first(y, channels_first)
 
 
@@ -116,7 +146,9 @@ def filter_grad_body(
     preferred_element_type,
 ):
     if method == "auto":
-        method = auto.filter_grad_method(jax.default_backend(), kernel_sizes)
+        x, dy = to_last(x, channels_first), to_last(dy, channels_first)
+        channels_first = False
+        method = auto.filter_grad_method_for(x, dy, kernel_sizes, groups)
     return derivations.FILTER_GRAD[method](
         to_last(x, channels_first),
         to_last(dy, channels_first),
@@ -130,6 +162,6 @@ def filter_grad_body(
     )
 
 
-conv = jax.jit(conv_body, static_argnames=STATIC)
+conv = jax.jit(conv_body, static_argnames=CONV_STATIC)
 transpose = jax.jit(transpose_body, static_argnames=TRANSPOSE_STATIC)
 filter_grad = jax.jit(filter_grad_body, static_argnames=FILTER_GRAD_STATIC)

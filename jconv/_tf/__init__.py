@@ -5,7 +5,7 @@ the input gradients (the transposed convs in TensorFlow's argument order), ``fil
 filter gradients; ``_common.py`` their argument checks.
 """
 
-from jconv._jit import FILTER_GRAD_METHODS, TRANSPOSE_METHODS
+from jconv._jit import FILTER_GRAD_METHODS, FORWARD_METHODS, TRANSPOSE_METHODS
 from jconv._tf.backprop_input import (
     conv1d_backprop_input,
     conv2d_backprop_input,
@@ -28,6 +28,7 @@ from jconv._tf.transpose import (
 
 __all__ = [
     "FILTER_GRAD_METHODS",
+    "FORWARD_METHODS",
     "TRANSPOSE_METHODS",
     "conv",
     "conv1d",

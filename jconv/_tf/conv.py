@@ -24,6 +24,8 @@ def _conv(
     dilations: int | Sequence[int],
     precision: lax.PrecisionLike,
     preferred_element_type: DTypeLike | None,
+    method: str,
+    grad_method: str | tuple[str, str],
     strides_name: str = "strides",
 ) -> jax.Array:
     """The implementation of every forward conv name: normalise, validate, call the jit entry."""
@@ -48,6 +50,7 @@ def _conv(
         w.shape[-1],
         ("input", "filters.shape[-2] (in_channels per group)", "out_channels"),
     )
+    method, grad_method = _args.forward_methods(fn, method, grad_method, x.dtype, w.shape[-2], pet)
     pads, ms = _args.tf_forward_sizes(fn, spec, sizes, ks, ss, ds)
     cout = w.shape[-1]
     out = (x.shape[0], cout, *ms) if channels_first else (x.shape[0], *ms, cout)
@@ -63,6 +66,8 @@ def _conv(
         channels_first=channels_first,
         precision=prec,
         preferred_element_type=pet,
+        method=method,
+        grad_method=grad_method,
     )
 
 
@@ -76,6 +81,8 @@ def conv(
     *,
     precision: lax.PrecisionLike = None,
     preferred_element_type: DTypeLike | None = None,
+    method: str = "auto",
+    grad_method: str | tuple[str, str] = "auto",
 ) -> jax.Array:
     """N-D convolution (cross-correlation) with TensorFlow's semantics, like ``tf.nn.convolution``.
 
@@ -98,6 +105,17 @@ def conv(
       dilations: kernel dilation; int, per dim, or full rank.
       precision: ``None``, ``"highest"``... or ``lax.Precision``, passed to XLA.
       preferred_element_type: accumulation/output dtype passed to XLA.
+      method: how the values are computed (:data:`jconv.FORWARD_METHODS`): ``"xla"`` (XLA's
+        conv), ``"onednn"`` (oneDNN's direct kernel; float32 on CPU), ``"patches"`` (one matmul
+        over gathered taps), ``"taps"`` (depthwise only: a multiply-add per tap); ``"auto"``
+        chooses (:func:`jconv.derivations.auto.forward_method`).
+      grad_method: the derivation of the derivatives. ``"auto"``: the input gradient is
+        :func:`conv_transpose`'s ``method="auto"`` and the filter gradient
+        :func:`conv_backprop_filter`'s; a pair ``(input_method, filter_method)`` names them
+        (:data:`jconv.TRANSPOSE_METHODS`, :data:`jconv.FILTER_GRAD_METHODS`); ``"jax"``: JAX
+        differentiates ``method``'s program (with ``method="xla"``, exactly
+        ``lax.conv_general_dilated``'s own rule). Forward mode, ``vmap`` and higher orders
+        follow the same choice.
 
     Returns:
       ``(N, *out_spatial, C_out)`` in the input's layout.
@@ -105,7 +123,8 @@ def conv(
     Raises:
       ValueError: bad ranks, channel counts that do not split into groups, non-positive
         strides/dilations, unknown or negative padding, a window larger than the padded input by
-        the stride or more, a filter without taps.
+        the stride or more, a filter without taps; an unknown ``method`` / ``grad_method``,
+        ``"onednn"`` where oneDNN does not run, ``"taps"`` for a conv that is not depthwise.
       TypeError: non-float dtypes, mismatched dtypes.
 
     Examples:
@@ -127,6 +146,8 @@ def conv(
         dilations=dilations,
         precision=precision,
         preferred_element_type=preferred_element_type,
+        method=method,
+        grad_method=grad_method,
     )
 
 
@@ -140,6 +161,8 @@ def conv1d(
     *,
     precision: lax.PrecisionLike = None,
     preferred_element_type: DTypeLike | None = None,
+    method: str = "auto",
+    grad_method: str | tuple[str, str] = "auto",
 ) -> jax.Array:
     """1-D convolution, ``tf.nn.conv1d``: :func:`conv` with one spatial dim.
 
@@ -155,6 +178,8 @@ def conv1d(
       data_format: ``"NWC"`` or ``"NCW"``.
       dilations: kernel dilation, int or per dim.
       precision, preferred_element_type: passed to XLA.
+      method, grad_method: the derivations of the values and of the derivatives, as
+        :func:`conv`.
 
     Returns:
       ``(N, W_out, C_out)`` in the input's layout.
@@ -180,6 +205,8 @@ def conv1d(
         dilations=dilations,
         precision=precision,
         preferred_element_type=preferred_element_type,
+        method=method,
+        grad_method=grad_method,
         strides_name="stride",
     )
 
@@ -194,6 +221,8 @@ def conv2d(
     *,
     precision: lax.PrecisionLike = None,
     preferred_element_type: DTypeLike | None = None,
+    method: str = "auto",
+    grad_method: str | tuple[str, str] = "auto",
 ) -> jax.Array:
     """2-D convolution, ``tf.nn.conv2d``: :func:`conv` with two spatial dims.
 
@@ -208,6 +237,8 @@ def conv2d(
       data_format: ``"NHWC"`` or ``"NCHW"``.
       dilations: kernel dilation, int, per dim or full rank.
       precision, preferred_element_type: passed to XLA.
+      method, grad_method: the derivations of the values and of the derivatives, as
+        :func:`conv`.
 
     Returns:
       ``(N, H_out, W_out, C_out)`` in the input's layout.
@@ -233,6 +264,8 @@ def conv2d(
         dilations=dilations,
         precision=precision,
         preferred_element_type=preferred_element_type,
+        method=method,
+        grad_method=grad_method,
     )
 
 
@@ -246,6 +279,8 @@ def conv3d(
     *,
     precision: lax.PrecisionLike = None,
     preferred_element_type: DTypeLike | None = None,
+    method: str = "auto",
+    grad_method: str | tuple[str, str] = "auto",
 ) -> jax.Array:
     """3-D convolution, ``tf.nn.conv3d``: :func:`conv` with three spatial dims.
 
@@ -260,6 +295,8 @@ def conv3d(
       data_format: ``"NDHWC"`` or ``"NCDHW"``.
       dilations: kernel dilation, int, per dim or full rank.
       precision, preferred_element_type: passed to XLA.
+      method, grad_method: the derivations of the values and of the derivatives, as
+        :func:`conv`.
 
     Returns:
       ``(N, D_out, H_out, W_out, C_out)`` in the input's layout.
@@ -285,4 +322,6 @@ def conv3d(
         dilations=dilations,
         precision=precision,
         preferred_element_type=preferred_element_type,
+        method=method,
+        grad_method=grad_method,
     )

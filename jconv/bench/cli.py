@@ -20,17 +20,20 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m jconv bench")
     parser = argparse.ArgumentParser(
         prog=prog,
         description=(
-            "Time jconv's transposed convolutions (forward, and a training step: value and "
-            "gradients w.r.t. input and kernel of sum(out**2)) against jax.lax.conv_transpose, "
-            "jconv's naive vjp method, PyTorch and TensorFlow, each framework in its own "
-            "subprocess, on decoder-style workloads: "
+            "Time jconv's transposed and forward convolutions (forward, and a training step: "
+            "value and gradients w.r.t. input and kernel of sum(out**2) for decoders, "
+            "sum(out * r) for encoders) against plain JAX (jax.lax.conv_transpose / "
+            "conv_general_dilated under jax.grad), jconv's naive vjp method (decoders), PyTorch "
+            "and TensorFlow, each framework in its own subprocess, on decoder- and "
+            "encoder-style workloads: "
             + "; ".join(
-                f"{w.name} {w.input_shape}->{w.output_shape} k={w.kernel[0]} "
-                f"s={w.strides[0]} {w.padding}"
+                f"{w.name} ({w.kind}) {w.input_shape}->{w.output_shape} k={w.kernel[0]} "
+                f"s={w.strides[0]} {w.padding}" + (f" groups={w.groups}" if w.groups > 1 else "")
                 for w in WORKLOADS.values()
             )
-            + ". Prints ms, GFLOP/s, the fraction of this run's matmul peak and peer/jconv "
-            "time ratios with their geometric means."
+            + ". Prints ms, GFLOP/s, the fraction of this run's matmul peak, each step's peak "
+            "memory and peer/jconv time ratios with their geometric means (decoders and "
+            "encoders apart)."
         ),
     )
     parser.add_argument("--json", metavar="PATH", help="write every number and the machine here")

@@ -20,7 +20,7 @@ import numpy as np
 from jconv.bench.checks import save_check
 from jconv.bench.processes import Result, Spec, serve
 from jconv.bench.timing import log, measure, time_calls
-from jconv.bench.workloads import Workload, inputs
+from jconv.bench.workloads import Workload, cotangent, inputs
 
 MATMUL_SIZE = 2048
 """The peak is ``jnp.dot`` of two ``MATMUL_SIZE`` x ``MATMUL_SIZE`` float32 matrices."""
@@ -29,8 +29,13 @@ Fn = Callable[[Any, Any], Any]
 
 
 def jconv_fn(w: Workload, method: str) -> Fn:
-    """``jconv.conv{r}d_transpose(x, f, ...)`` with ``method``, TensorFlow's arguments."""
+    """``jconv.conv{r}d_transpose(x, f, ...)`` (or ``jconv.conv{r}d`` for an encoder) with
+    ``method``, TensorFlow's arguments."""
     import jconv
+
+    if w.encoder:
+        conv: dict[int, Callable[..., Any]] = {1: jconv.conv1d, 2: jconv.conv2d, 3: jconv.conv3d}
+        return lambda x, f: conv[w.rank](x, f, strides=w.strides, padding=w.padding, method=method)
 
     op: dict[int, Callable[..., Any]] = {
         1: jconv.conv1d_transpose,
@@ -43,13 +48,18 @@ def jconv_fn(w: Workload, method: str) -> Fn:
 
 
 def lax_fn(w: Workload) -> Fn:
-    """``jax.lax.conv_transpose`` with the explicit padding that makes it TensorFlow's op."""
+    """``jax.lax.conv_transpose`` with the explicit padding that makes it TensorFlow's op, or
+    ``jax.lax.conv_general_dilated`` for an encoder (plain JAX: JAX's own derivatives)."""
     import jax
 
     from jconv import _shapes
 
     spatial = "DHW"[3 - w.rank :]
     dn = (f"N{spatial}C", f"{spatial}IO", f"N{spatial}C")
+    if w.encoder:
+        return lambda x, f: jax.lax.conv_general_dilated(
+            x, f, w.strides, w.padding, dimension_numbers=dn, feature_group_count=w.groups
+        )
     pads = []
     for n, m, k, s in zip(w.out_sizes, w.in_sizes, w.kernel, w.strides):
         lo, _ = _shapes.resolve_padding(w.padding, n, k, s, 1)
@@ -70,14 +80,26 @@ def torch_args_fn(w: Workload) -> Fn:
 
     import jconv.torch
 
+    first, last = (0, w.rank + 1, *range(1, w.rank + 1)), (0, *range(2, w.rank + 2), 1)
+    weight = (w.rank + 1, w.rank, *range(w.rank))
+    if w.encoder:
+        conv = getattr(jconv.torch, f"conv{w.rank}d")
+        return lambda x, f: jnp.transpose(
+            conv(
+                jnp.transpose(x, first),
+                jnp.transpose(f, weight),
+                stride=w.strides,
+                padding=w.torch_padding,
+                groups=w.groups,
+            ),
+            last,
+        )
     ops: dict[int, Callable[..., Any]] = {
         1: jconv.torch.conv_transpose1d,
         2: jconv.torch.conv_transpose2d,
         3: jconv.torch.conv_transpose3d,
     }
     op = ops[w.rank]
-    first, last = (0, w.rank + 1, *range(1, w.rank + 1)), (0, *range(2, w.rank + 2), 1)
-    weight = (w.rank + 1, w.rank, *range(w.rank))
     return lambda x, f: jnp.transpose(
         op(
             jnp.transpose(x, first),
@@ -90,18 +112,27 @@ def torch_args_fn(w: Workload) -> Fn:
     )
 
 
-def fns(w: Workload, impl: str) -> tuple[Fn, Callable[[Any, Any], Any]]:
-    """``impl``'s jit-compiled forward and step (value and both gradients of ``sum(y ** 2)``)."""
+def fns(w: Workload, impl: str) -> tuple[Fn, Callable[[Any, Any], Any]] | None:
+    """``impl``'s jit-compiled forward and step: the value and both gradients of ``sum(y ** 2)``
+    (decoders) or ``sum(y * r)`` (encoders, :func:`~jconv.bench.workloads.cotangent`). None for
+    ``"vjp"`` on an encoder (a decoder derivation)."""
     import jax
     import jax.numpy as jnp
 
+    if impl == "vjp" and w.encoder:
+        return None
+    r = cotangent(w)
     fwd = {
         "jconv": lambda: jconv_fn(w, "auto"),
         "vjp": lambda: jconv_fn(w, "vjp"),
         "lax": lambda: lax_fn(w),
         "jconv-torch-args": lambda: torch_args_fn(w),
     }[impl]()
-    step = jax.value_and_grad(lambda x, f: jnp.sum(fwd(x, f) ** 2), argnums=(0, 1))
+    if r is None:
+        step = jax.value_and_grad(lambda x, f: jnp.sum(fwd(x, f) ** 2), argnums=(0, 1))
+    else:
+        rr = jnp.asarray(r)
+        step = jax.value_and_grad(lambda x, f: jnp.sum(fwd(x, f) * rr), argnums=(0, 1))
     return jax.jit(fwd), jax.jit(step)
 
 
@@ -143,8 +174,10 @@ def work(spec: Spec) -> Result:
         w = Workload.from_dict(wd)
         x, f = (jnp.asarray(a) for a in inputs(w))
         for impl in spec["impls"]:
-            fwd, step = fns(w, impl)
-            for op, fn in (("forward", fwd), ("step", step)):
+            pair = fns(w, impl)
+            if pair is None:
+                continue
+            for op, fn in zip(("forward", "step"), pair):
                 out["measurements"].append(
                     measure("jax", impl, w, op, repeats, fn, (x, f), jax.block_until_ready)
                 )
@@ -154,7 +187,10 @@ def work(spec: Spec) -> Result:
             x, f = (jnp.asarray(a) for a in inputs(w, seed=1))
             impls = [*spec["impls"], *(["jconv-torch-args"] if spec["torch_check"] else [])]
             for impl in impls:
-                fwd, step = fns(w, impl)
+                pair = fns(w, impl)
+                if pair is None:
+                    continue
+                fwd, step = pair
                 loss, (dx, dw) = step(x, f)
                 save_check(spec["check_dir"], impl, w, fwd(x, f), loss, dx, dw)
     if spec.get("matmul", True):

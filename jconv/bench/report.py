@@ -77,16 +77,16 @@ def format_report(result: Mapping[str, Any]) -> str:
         [
             name,
             w["description"],
+            w.get("kind", "decoder"),
             f"{tuple(w['input_shape'])} -> {tuple(w['output_shape'])}",
-            f"k={w['kernel'][0]} s={w['strides'][0]} {w['padding']}",
+            f"k={w['kernel'][0]} s={w['strides'][0]} {w['padding']}"
+            + (f" groups={w['groups']}" if w.get("groups", 1) > 1 else ""),
             f"{w['gflop']:.3f}",
         ]
         for name, w in result["workloads"].items()
     ]
-    out += [
-        _md_table(["workload", "what", "shape (channels last)", "conv", "GFLOP fwd"], shapes),
-        "",
-    ]
+    header = ["workload", "what", "kind", "shape (channels last)", "conv", "GFLOP fwd"]
+    out += [_md_table(header, shapes), ""]
     detail = [
         [
             r["workload"],
@@ -97,10 +97,21 @@ def format_report(result: Mapping[str, Any]) -> str:
             f"{100 * r['peak_fraction']:.0f}%",
             f"{r['jconv_speedup']:.2f}",
             f"{r['cpu_share']:.0%}",
+            "-" if r.get("peak_mib") is None else f"{r['peak_mib']:.0f}",
         ]
         for r in result["rows"]
     ]
-    header = ["workload", "op", "impl", "ms", "GFLOP/s", "% peak", "impl ms / jconv ms", "CPU"]
+    header = [
+        "workload",
+        "op",
+        "impl",
+        "ms",
+        "GFLOP/s",
+        "% peak",
+        "impl ms / jconv ms",
+        "CPU",
+        "peak MiB",
+    ]
     out += [
         _md_table(header, detail),
         "",
@@ -108,8 +119,11 @@ def format_report(result: Mapping[str, Any]) -> str:
     peers = [f for f in result["settings"]["frameworks"] if f != "jconv"]
     by_key = {(r["workload"], r["op"], r["impl"]): r for r in result["rows"]}
     summary = []
-    for op in OPS:
-        for name in result["workloads"]:
+    kinds = list(dict.fromkeys(w.get("kind", "decoder") for w in result["workloads"].values()))
+    by_kind = result.get("geomeans_by_kind", {})
+    for kind, op in ((k, op) for k in kinds for op in OPS):
+        names = [n for n, w in result["workloads"].items() if w.get("kind", "decoder") == kind]
+        for name in names:
             j = by_key[(name, op, "jconv")]
             summary.append(
                 [
@@ -125,9 +139,9 @@ def format_report(result: Mapping[str, Any]) -> str:
                     ),
                 ]
             )
-        gm = result["geomeans"].get(op, {})
+        gm = by_kind.get(kind, result["geomeans"] if len(kinds) == 1 else {}).get(op, {})
         summary.append(
-            ["geomean", op, "", "", *(f"{gm[p]:.2f}" if p in gm else "-" for p in peers)]
+            [f"geomean ({kind}s)", op, "", "", *(f"{gm[p]:.2f}" if p in gm else "-" for p in peers)]
         )
     out.append(
         _md_table(["workload", "op", "jconv ms", "% peak", *(f"{p}/jconv" for p in peers)], summary)
@@ -135,6 +149,8 @@ def format_report(result: Mapping[str, Any]) -> str:
     out.append(
         "\nratios: peer ms / jconv ms (> 1: jconv is faster); % peak: useful GFLOP/s "
         "over the matmul peak (a step counts 3x the forward FLOPs); CPU: the process's CPU time "
-        "over wall time x cores while timed (well under 100%: other processes had cores)."
+        "over wall time x cores while timed (well under 100%: other processes had cores); peak "
+        "MiB: the most resident memory the timed runs added to what the process held before "
+        "them (Linux's high-water mark, reset after the warm-up calls)."
     )
     return "\n".join(out)

@@ -37,6 +37,8 @@ def pool(measurements: Iterable[Measurement]) -> list[Measurement]:
         shares = pooled[key].setdefault("cpu_shares", [])
         shares.append(m["cpu_share"])
         pooled[key]["cpu_share"] = statistics.mean(shares)
+        peaks = [p for p in (pooled[key].get("peak_mib"), m.get("peak_mib")) if p is not None]
+        pooled[key]["peak_mib"] = max(peaks) if peaks else None
     return list(pooled.values())
 
 
@@ -48,8 +50,10 @@ def to_rows(
     Returns:
       Dicts with ``workload``, ``op``, ``impl``, ``ms`` (median), ``min_ms``, ``runs``,
       ``times_ms``, ``round_medians_ms``, ``cpu_share``, ``gflop`` (useful work), ``gflops``,
-      ``peak_fraction`` (of ``peak_gflops``; None without a peak) and ``jconv_speedup``
-      (``ms / jconv's ms``; 1.0 on jconv's rows).
+      ``peak_fraction`` (of ``peak_gflops``; None without a peak), ``jconv_speedup``
+      (``ms / jconv's ms``; 1.0 on jconv's rows), ``kind`` (the workload's) and ``peak_mib``
+      (the most memory the timed runs held beyond what was resident before them; None where
+      not measured).
     """
     by_key = {(m["workload"], m["op"], m["impl"]): m for m in measurements}
     out = []
@@ -78,9 +82,25 @@ def to_rows(
                         "gflops": gflops,
                         "peak_fraction": gflops / peak_gflops if peak_gflops else None,
                         "jconv_speedup": ms / jconv_ms,
+                        "kind": w.kind,
+                        "peak_mib": m.get("peak_mib"),
                     }
                 )
     return out
+
+
+def geomeans_by_kind(rows: Sequence[Row]) -> dict[str, dict[str, dict[str, float]]]:
+    """:func:`geomeans` over each kind of workload (``"decoder"``, ``"encoder"``) apart.
+
+    Examples:
+      >>> import jconv.bench
+      >>> rows = [{"op": "step", "impl": "lax", "jconv_speedup": s, "kind": k}
+      ...         for s, k in ((2.0, "encoder"), (8.0, "decoder"))]
+      >>> jconv.bench.results.geomeans_by_kind(rows)
+      {'encoder': {'step': {'lax': 2.0}}, 'decoder': {'step': {'lax': 8.0}}}
+    """
+    kinds = dict.fromkeys(r.get("kind", "decoder") for r in rows)
+    return {k: geomeans([r for r in rows if r.get("kind", "decoder") == k]) for k in kinds}
 
 
 def geomeans(rows: Sequence[Row]) -> dict[str, dict[str, float]]:

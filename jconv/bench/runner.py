@@ -20,7 +20,7 @@ import numpy as np
 
 from jconv.bench.checks import CHECK_RTOL, compare
 from jconv.bench.processes import Result, spawn
-from jconv.bench.results import Row, geomeans, pool, to_rows
+from jconv.bench.results import Row, geomeans, geomeans_by_kind, pool, to_rows
 from jconv.bench.timing import cpu_count
 from jconv.bench.workloads import FRAMEWORKS, JAX_IMPLS, select
 
@@ -109,7 +109,8 @@ def benchmark(
     Returns:
       A dict with ``machine`` (platform, CPU, versions, date, threads), ``settings``,
       ``matmul`` (``gflops``: the peak), ``workloads`` (their shapes), ``rows`` (see
-      :func:`run`), ``geomeans`` (:func:`geomeans`), ``checks`` (per peer and workload:
+      :func:`run`), ``geomeans`` (:func:`geomeans`), ``geomeans_by_kind`` (decoders and
+      encoders apart), ``checks`` (per peer and workload:
       relative errors and ``ok``), ``skipped`` and ``wall_s``.
 
     Raises:
@@ -189,11 +190,13 @@ def benchmark(
                 "filter_shape": w.filter_shape,
                 "gflop": w.gflop,
                 "torch_exact": w.torch_exact,
+                "kind": w.kind,
             }
             for w in chosen
         },
         "rows": rows,
         "geomeans": geomeans(rows),
+        "geomeans_by_kind": geomeans_by_kind(rows),
         "checks": checks,
         "skipped": skipped,
         "wall_s": time.perf_counter() - start,

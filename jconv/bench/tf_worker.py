@@ -1,4 +1,5 @@
-"""The TensorFlow worker: ``tf.nn.conv_transpose`` and ``tf.GradientTape`` in a ``tf.function``.
+"""The TensorFlow worker: ``tf.nn.conv_transpose`` / ``tf.nn.convolution`` (depthwise:
+``tf.nn.depthwise_conv2d``) and ``tf.GradientTape`` in a ``tf.function``.
 
 Run by the parent as ``python -m jconv.bench.tf_worker --spec JSON``. ``jit_compile=False``
 (TensorFlow's default), intra-op threads = cores. TensorFlow is imported in :func:`work`, so
@@ -14,7 +15,7 @@ from typing import Any
 from jconv.bench.checks import save_check
 from jconv.bench.processes import Result, Spec, serve
 from jconv.bench.timing import cpu_count, measure
-from jconv.bench.workloads import OPS, Workload, inputs
+from jconv.bench.workloads import OPS, Workload, cotangent, inputs
 
 
 def work(spec: Spec) -> Result:
@@ -37,15 +38,28 @@ def work(spec: Spec) -> Result:
     # and strings.
     conv_transpose: Callable[..., Any] = tf.nn.conv_transpose
 
+    convolution: Callable[..., Any] = tf.nn.convolution
+    depthwise: Callable[..., Any] = tf.nn.depthwise_conv2d
+
     def fns(w: Workload) -> tuple[Callable[[Any, Any], Any], Callable[[Any, Any], Any]]:
+        r = cotangent(w)
+        rt = None if r is None else tf.constant(r)
+
         def fwd(x: Any, f: Any) -> Any:
-            return conv_transpose(x, f, w.output_shape, strides=w.strides, padding=w.padding)
+            if not w.encoder:
+                return conv_transpose(x, f, w.output_shape, strides=w.strides, padding=w.padding)
+            if w.groups > 1 and w.groups == w.in_channels and w.rank == 2:
+                # TensorFlow's CPU convolution has no groups; depthwise has its own op, whose
+                # filter is (kh, kw, C_in, multiplier)
+                kernel = tf.reshape(f, (*w.kernel, w.in_channels, w.out_channels // w.in_channels))
+                return depthwise(x, kernel, strides=(1, *w.strides, 1), padding=w.padding)
+            return convolution(x, f, strides=w.strides, padding=w.padding)
 
         def step(x: Any, f: Any) -> tuple[Any, ...]:
             with tf.GradientTape() as tape:
                 tape.watch([x, f])
                 y = fwd(x, f)
-                loss = tf.reduce_sum(y * y)
+                loss = tf.reduce_sum(y * y) if rt is None else tf.reduce_sum(y * rt)
             return (loss, *tape.gradient(loss, [x, f]))
 
         return tf.function(fwd, jit_compile=False), tf.function(step, jit_compile=False)

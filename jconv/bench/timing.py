@@ -16,7 +16,34 @@ from typing import Any
 from jconv.bench.workloads import OPS, Workload
 
 Measurement = dict[str, Any]
-"""``workload``, ``op``, ``impl``, ``times_ms`` (every timed run) and ``cpu_share``."""
+"""``workload``, ``op``, ``impl``, ``times_ms`` (every timed run), ``cpu_share`` and
+``peak_mib``."""
+
+
+def _status_kib(field: str) -> int | None:
+    """``field`` (``VmRSS``, ``VmHWM``) of ``/proc/self/status`` in KiB; None off Linux."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> int | None:
+    """Give freed heap pages back (``malloc_trim``), reset the resident-set high-water mark
+    (``/proc/self/clear_refs``, Linux 4.0+) and return the resident set now (KiB)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except (OSError, AttributeError):
+        return None
+    return _status_kib("VmRSS")
 
 
 def cpu_count() -> int:
@@ -43,13 +70,18 @@ def time_calls(
     usable cores: well under 1 when other processes took cores (the times are then inflated),
     though threads that spin while waiting count as busy.
 
+    ``peak_mib``: the most memory the timed runs held beyond what was resident before them (the
+    process's resident high-water mark over the runs, less its resident set after the warm-up
+    calls, with freed heap pages given back first); None where Linux's counters are missing.
+
     Returns:
-      ``{"times_ms": [...], "cpu_share": float}``.
+      ``{"times_ms": [...], "cpu_share": float, "peak_mib": float | None}``.
     """
     sync(fn(*args))
     start = time.perf_counter()
     sync(fn(*args))
     first = time.perf_counter() - start
+    base = _reset_peak()
     runs = max(repeats, min(max_runs, int(budget_s / max(first, 1e-6))))
     times = []
     cpu_start, wall_start = time.process_time(), time.perf_counter()
@@ -58,7 +90,9 @@ def time_calls(
         sync(fn(*args))
         times.append((time.perf_counter() - start) * 1e3)
     cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
-    return {"times_ms": times, "cpu_share": cpu / (wall * cpu_count())}
+    high = _status_kib("VmHWM") if base is not None else None
+    peak = None if high is None or base is None else max(high - base, 0) / 1024
+    return {"times_ms": times, "cpu_share": cpu / (wall * cpu_count()), "peak_mib": peak}
 
 
 def log(framework: str, text: str) -> None:
@@ -84,6 +118,8 @@ def measure(
     log(
         framework,
         f"{w.name:8s} {op:7s} {impl:5s} {statistics.median(timing['times_ms']):9.2f} ms "
-        f"(median of {len(timing['times_ms'])}, CPU share {timing['cpu_share']:.0%})",
+        f"(median of {len(timing['times_ms'])}, CPU share {timing['cpu_share']:.0%}"
+        + ("" if timing["peak_mib"] is None else f", peak +{timing['peak_mib']:.0f} MiB")
+        + ")",
     )
     return {"workload": w.name, "op": op, "impl": impl, **timing}

@@ -1,8 +1,10 @@
-"""The PyTorch worker: ``torch.nn.functional.conv_transpose{1,2,3}d`` and autograd.
+"""The PyTorch worker: ``torch.nn.functional.conv_transpose{1,2,3}d`` / ``conv{1,2,3}d`` and
+autograd.
 
 Run by the parent as ``python -m jconv.bench.torch_worker --spec JSON``. Data is ``(N, C, *m)``
 (PyTorch's layout), ``torch.set_num_threads(cores)``; the forward runs under
-``torch.inference_mode()``, the step is ``torch.autograd.grad`` of ``sum(y * y)``. PyTorch is
+``torch.inference_mode()``, the step is ``torch.autograd.grad`` of ``sum(y * y)`` (decoders) or
+``sum(y * r)`` (encoders). PyTorch is
 imported in :func:`work`, so importing this module is cheap and needs no PyTorch.
 """
 
@@ -17,7 +19,7 @@ import numpy as np
 from jconv.bench.checks import save_check
 from jconv.bench.processes import Result, Spec, serve
 from jconv.bench.timing import cpu_count, measure
-from jconv.bench.workloads import Workload, inputs
+from jconv.bench.workloads import Workload, cotangent, inputs
 
 
 def _no_sync(_: object) -> None:
@@ -40,21 +42,31 @@ def work(spec: Spec) -> Result:
     def tensors(w: Workload, seed: int, grad: bool) -> tuple[Any, Any]:
         x, f = inputs(w, seed)
         xt = torch.from_numpy(np.ascontiguousarray(np.moveaxis(x, -1, 1)))
-        # (*k, C_out, C_in) -> PyTorch's ConvTranspose weight (C_in, C_out, *k)
+        # (*k, C_out, C_in) -> PyTorch's ConvTranspose weight (C_in, C_out, *k); an encoder's
+        # (*k, C_in / g, C_out) -> Conv's (C_out, C_in / g, *k): the same permutation
         ft = torch.from_numpy(
             np.ascontiguousarray(np.transpose(f, (w.rank + 1, w.rank, *range(w.rank))))
         )
         return xt.requires_grad_(grad), ft.requires_grad_(grad)
 
     def conv(w: Workload) -> Callable[[Any, Any], Any]:
+        if w.encoder:
+            fwd = getattr(F, f"conv{w.rank}d")
+            return lambda x, f: fwd(
+                x, f, stride=w.strides, padding=w.torch_padding, groups=w.groups
+            )
         op = getattr(F, f"conv_transpose{w.rank}d")
         return lambda x, f: op(
             x, f, stride=w.strides, padding=w.torch_padding, output_padding=w.torch_output_padding
         )
 
-    def step(fwd: Callable[[Any, Any], Any], x: Any, f: Any) -> tuple[Any, ...]:
+    def cotangent_of(w: Workload) -> Any:
+        r = cotangent(w)
+        return None if r is None else torch.from_numpy(np.ascontiguousarray(np.moveaxis(r, -1, 1)))
+
+    def step(fwd: Callable[[Any, Any], Any], x: Any, f: Any, r: Any) -> tuple[Any, ...]:
         y = fwd(x, f)
-        loss = (y * y).sum()
+        loss = (y * y).sum() if r is None else (y * r).sum()
         return (loss, *torch.autograd.grad(loss, (x, f)))
 
     def forward(fwd: Callable[[Any, Any], Any], x: Any, f: Any) -> Any:
@@ -70,14 +82,15 @@ def work(spec: Spec) -> Result:
             measure("torch", "torch", w, "forward", repeats, forward, (fwd, x, f), _no_sync)
         )
         x, f = tensors(w, 0, True)
+        r = cotangent_of(w)
         out["measurements"].append(
-            measure("torch", "torch", w, "step", repeats, step, (fwd, x, f), _no_sync)
+            measure("torch", "torch", w, "step", repeats, step, (fwd, x, f, r), _no_sync)
         )
     if spec.get("check_dir"):
         for wd in spec["check_workloads"]:
             w = Workload.from_dict(wd)
             x, f = tensors(w, 1, True)
-            loss, dx, dw = step(conv(w), x, f)
+            loss, dx, dw = step(conv(w), x, f, cotangent_of(w))
             y = forward(conv(w), x, f)
             save_check(
                 spec["check_dir"],

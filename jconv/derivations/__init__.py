@@ -15,7 +15,8 @@ derivation of that name; ``"auto"`` (:mod:`jconv.derivations.auto`) chooses one 
 
 Modules: ``dilate``, ``vjp``, ``pad``, ``phase``, ``col2im`` (also ``"phase+col2im"`` and
 ``"winograd+col2im"``: one derivation's values with col2im's derivatives), ``winograd``;
-``filter_grad`` (``"vjp"``, ``"conv"``, ``"patches"``); ``_common`` (shared pieces); ``auto``.
+``filter_grad`` (``"vjp"``, ``"conv"``, ``"patches"``, ``"onednn"``, ``"taps"``); ``forward`` (the forward
+conv's own derivations, :data:`FORWARD`); ``_common`` (shared pieces); ``auto``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ import functools
 
 from jconv.derivations.col2im import transpose_col2im
 from jconv.derivations.dilate import transpose_dilate
-from jconv.derivations.filter_grad import filter_grad_conv, filter_grad_patches, filter_grad_vjp
+from jconv.derivations.filter_grad import (
+    filter_grad_conv,
+    filter_grad_onednn,
+    filter_grad_patches,
+    filter_grad_taps,
+    filter_grad_vjp,
+)
+from jconv.derivations.forward import FORWARD
 from jconv.derivations.pad import transpose_pad
 from jconv.derivations.phase import transpose_phase
 from jconv.derivations.vjp import transpose_vjp
@@ -42,5 +50,11 @@ TRANSPOSE = {
 }
 """Transposed conv / input gradient derivations by ``method=`` name."""
 
-FILTER_GRAD = {"vjp": filter_grad_vjp, "conv": filter_grad_conv, "patches": filter_grad_patches}
+FILTER_GRAD = {
+    "vjp": filter_grad_vjp,
+    "conv": filter_grad_conv,
+    "patches": filter_grad_patches,
+    "onednn": filter_grad_onednn,
+    "taps": filter_grad_taps,
+}
 """Filter-gradient derivations by ``method=`` name."""

@@ -1,7 +1,7 @@
 """``method="auto"``: the one place that chooses a derivation, and every threshold it uses.
 
 jconv's jit entry points (:mod:`jconv._jit`) call :func:`transpose_method_for` /
-:func:`filter_grad_method` at trace time, with the canonical arrays' shapes and dtypes; an
+:func:`filter_grad_method` / :func:`forward_method` at trace time, with the canonical arrays' shapes and dtypes; an
 explicit ``method=`` is never changed. The measurements behind each threshold are in the dated
 reports under ``benchmarks/`` and summarised in ``docs/auto.md``.
 
@@ -168,16 +168,81 @@ def transpose_method_for(dy, w, *, strides, dilations, groups, preferred_element
     )
 
 
-def filter_grad_method(backend: str, kernel_sizes: Sequence[int]) -> str:
+def filter_grad_method(
+    backend: str, kernel_sizes: Sequence[int], *, onednn: bool = False, depthwise: bool = False
+) -> str:
     """The derivation ``method="auto"`` uses for a filter gradient.
 
-    CPU: ``"patches"`` (one matmul over gathered taps), because XLA:CPU's conv for a filter
-    gradient has an image-sized window and runs far below matmul speed; beyond :data:`MAX_TAPS`
-    taps, and on GPU/TPU: ``"conv"``.
+    CPU: ``"taps"`` for a depthwise conv (``depthwise``: one input and one output channel per
+    group), where every other form contracts single channels; ``"onednn"`` where oneDNN runs (``onednn``: float32, :func:`jconv._onednn.eligible`),
+    its direct kernel on the filter gradient written as one convolution; else ``"patches"`` (one
+    matmul over gathered taps), because XLA:CPU's conv for a filter gradient has an image-sized
+    window and runs far below matmul speed; beyond :data:`MAX_TAPS` taps, and on GPU/TPU:
+    ``"conv"``.
 
     >>> filter_grad_method("cpu", (3, 3)), filter_grad_method("cpu", (7, 7, 7))
     ('patches', 'conv')
+    >>> filter_grad_method("cpu", (7, 7, 7), onednn=True)
+    'onednn'
+    >>> filter_grad_method("cpu", (3, 3), onednn=True, depthwise=True)
+    'taps'
     """
+    if backend == "cpu" and depthwise and math.prod(kernel_sizes) <= MAX_TAPS:
+        return "taps"
+    if backend == "cpu" and onednn:
+        return "onednn"
     if backend == "cpu" and math.prod(kernel_sizes) <= MAX_TAPS:
         return "patches"
     return "conv"
+
+
+def filter_grad_method_for(x, dy, kernel_sizes: Sequence[int], groups: int) -> str:
+    """:func:`filter_grad_method` for canonical ``x`` and ``dy`` (arrays or tracers)."""
+    depthwise = groups > 1 and x.shape[-1] == groups == dy.shape[-1]
+    return filter_grad_method(
+        jax.default_backend(),
+        kernel_sizes,
+        onednn=_onednn.eligible(x, dy, groups),
+        depthwise=depthwise,
+    )
+
+
+def forward_method(
+    backend: str, kernel_sizes: Sequence[int], groups: int, cin_per_group: int, *, onednn: bool
+) -> str:
+    """The derivation ``method="auto"`` uses for a forward conv.
+
+    GPU/TPU: ``"xla"`` (cuDNN's and the TPU's convs). CPU, in order: ``"onednn"`` where oneDNN
+    runs (``onednn``: float32); a depthwise conv (one input channel per group): ``"taps"``; 3-D
+    within :data:`MAX_TAPS` taps: ``"patches"`` (XLA:CPU's 3-D conv is a generic loop); else
+    ``"xla"``.
+
+    >>> forward_method("cpu", (3, 3), 1, 64, onednn=True)
+    'onednn'
+    >>> [forward_method("cpu", k, g, c, onednn=False) for k, g, c in
+    ...     [((3, 3), 64, 1), ((3, 3, 3), 1, 32), ((3, 3), 1, 64)]]
+    ['taps', 'patches', 'xla']
+    >>> forward_method("gpu", (3, 3), 1, 64, onednn=True)
+    'xla'
+    """
+    if backend != "cpu":
+        return "xla"
+    if onednn:
+        return "onednn"
+    if cin_per_group == 1 and groups > 1:
+        return "taps"
+    if len(kernel_sizes) == 3 and math.prod(kernel_sizes) <= MAX_TAPS:
+        return "patches"
+    return "xla"
+
+
+def forward_method_for(x, w, *, groups: int, preferred_element_type) -> str:
+    """:func:`forward_method` for canonical ``x`` and ``w`` (arrays or tracers)."""
+    rank = x.ndim - 2
+    return forward_method(
+        jax.default_backend(),
+        w.shape[:rank],
+        groups,
+        w.shape[-2],
+        onednn=_onednn.eligible(x, w, groups, preferred_element_type),
+    )

@@ -1,9 +1,11 @@
 """The filter-gradient derivations: ``"vjp"`` (JAX's transpose of the forward conv), ``"conv"``
-(one convolution of the input with the output gradient) and ``"patches"`` (one matmul of
-gathered input taps against the output gradient).
+(one convolution of the input with the output gradient), ``"onednn"`` (the same sums as one
+feature-grouped convolution, run by oneDNN's direct kernel where it runs), ``"patches"`` (one
+matmul of gathered input taps against the output gradient) and ``"taps"`` (one contraction per
+tap; JAX differentiates it as it is).
 
-The derivatives of ``"vjp"`` and ``"conv"`` (a filter gradient differentiated again, e.g. for a
-gradient penalty) are the ``"patches"`` form, through a ``custom_jvp`` whose tangent is linear:
+The derivatives of ``"vjp"``, ``"conv"`` and ``"onednn"`` (a filter gradient differentiated
+again, e.g. for a gradient penalty) are the ``"patches"`` form, through a ``custom_jvp`` whose tangent is linear:
 JAX's own transposes of their convolutions include ``lhs_dilation`` convs that XLA:CPU aborts on
 (docs/xla_aborts.md, found by the crash campaign), and the patches form has no convolution."""
 
@@ -16,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jconv import _core
+from jconv import _core, _onednn
 from jconv.derivations import _common
 
 
@@ -100,6 +102,60 @@ def _filter_grad_conv(
     )
 
 
+def _filter_grad_onednn(
+    x,
+    dy,
+    *,
+    kernel_sizes,
+    strides,
+    padding,
+    dilations,
+    groups,
+    precision=None,
+    preferred_element_type=None,
+):
+    """The filter gradient as one feature-grouped convolution, on oneDNN's direct kernel.
+
+    The sums of :func:`_filter_grad_conv` laid out for a plain grouped conv: the input channels
+    of a group are the batch, ``(group, batch)`` the features, ``dy`` the kernel
+    ``(*m, N, C_out)`` dilated by the forward stride, moving by the forward dilation:
+    ``dw[t, c, G * O/g + o] = sum_(b, i) x_pad[b, i * s + t * d, G * C/g + c] * dy[b, i, G * O/g + o]``.
+    The padding is written into the input first (:func:`jconv._shapes.tight_padding`; a
+    negative high side crops), so the kernel sees an unpadded input exactly ``k_eff + (m - 1) s``
+    long. oneDNN runs it where :func:`jconv._onednn.usable` (float32 on CPU; ``precision`` does
+    not apply there); elsewhere XLA's conv runs the same layout.
+    """
+    rank = x.ndim - 2
+    n, cin = x.shape[0], x.shape[-1]
+    cin_g = cin // groups
+    x = _core.zero_pad(
+        x, _common.tight_pads(x.shape[1:-1], dy.shape[1:-1], kernel_sizes, strides, dilations, padding)
+    )
+    spatial = x.shape[1:-1]
+    # (N, *S, g, c) -> (c, *S, g, N): batch c, features (group, batch)
+    x = x.reshape(n, *spatial, groups, cin_g)
+    x = jnp.transpose(x, (rank + 2, *range(1, rank + 1), rank + 1, 0))
+    x = x.reshape(cin_g, *spatial, groups * n)
+    kernel = jnp.moveaxis(dy, 0, rank)  # (*m, N, C_out)
+    none = ((0, 0),) * rank
+    if _onednn.usable(x, kernel, none, groups, preferred_element_type, dilations, strides):
+        out = _onednn.conv(x, kernel, none, dilations, strides, groups)  # (c, *k, O)
+    else:
+        out = _core.conv_general_dilated(
+            x,
+            kernel,
+            dilations,
+            none,
+            (1,) * rank,
+            strides,
+            _core.canonical_dimension_numbers(rank),
+            feature_group_count=groups,
+            precision=precision,
+            preferred_element_type=preferred_element_type,
+        )
+    return jnp.moveaxis(out, 0, rank)
+
+
 def filter_grad_patches(
     x,
     dy,
@@ -148,6 +204,62 @@ def filter_grad_patches(
     return dw.reshape(*kernel_sizes, cin // groups, cout)
 
 
+def filter_grad_taps(
+    x,
+    dy,
+    *,
+    kernel_sizes,
+    strides,
+    padding,
+    dilations,
+    groups,
+    precision=None,
+    preferred_element_type=None,
+):
+    """The filter gradient tap by tap: ``dw[t] = sum_(b, i) x_pad[b, i * s + t * d] (x) dy[b, i]``.
+
+    One contraction per tap of that tap's strided view with ``dy``, nothing gathered. For a
+    depthwise conv (one input channel per group, one output channel per group) each tap's
+    contraction is an elementwise product summed over batch and positions, which XLA fuses
+    into one reduction; otherwise a ``dot_general`` with the groups as a batch dimension.
+    """
+    rank = x.ndim - 2
+    ms = dy.shape[1:-1]
+    cin, cout = x.shape[-1], dy.shape[-1]
+    cin_g, cout_g = cin // groups, cout // groups
+    x = _core.zero_pad(
+        x, _common.tight_pads(x.shape[1:-1], ms, kernel_sizes, strides, dilations, padding)
+    )
+    out_dtype = preferred_element_type or x.dtype
+    accumulate = _common.accumulation_dtype(out_dtype) or out_dtype
+    elementwise = cin_g == 1 and cout_g == 1
+    grads = dy.astype(accumulate) if elementwise else dy.reshape(*dy.shape[:-1], groups, cout_g)
+    contract = tuple(range(rank + 1))
+    taps = []
+    for t in itertools.product(*(range(k) for k in kernel_sizes)):
+        start = (0, *(a * d for a, d in zip(t, dilations)), 0)
+        limit = (
+            x.shape[0],
+            *(a + (m - 1) * s + 1 for a, m, s in zip(start[1:], ms, strides)),
+            x.shape[-1],
+        )
+        view = lax.slice(x, start, limit, (1, *strides, 1))
+        if elementwise:
+            taps.append(jnp.sum(view.astype(accumulate) * grads, axis=contract)[None, :])
+            continue
+        view = view.reshape(*view.shape[:-1], groups, cin_g)
+        # (N, *M, g, c) x (N, *M, g, o) -> (g, c, o)
+        tap = lax.dot_general(
+            view,
+            grads,
+            ((contract, contract), ((rank + 1,), (rank + 1,))),
+            precision=precision,
+            preferred_element_type=accumulate,
+        )
+        taps.append(jnp.transpose(tap, (1, 0, 2)).reshape(cin_g, cout))
+    return jnp.stack(taps).reshape(*kernel_sizes, cin_g, cout).astype(out_dtype)
+
+
 def _patches_derivatives(values):
     """``values``' filter gradient, differentiated as :func:`filter_grad_patches` (same sums)."""
 
@@ -174,3 +286,4 @@ def _patches_derivatives(values):
 
 filter_grad_vjp = _patches_derivatives(_filter_grad_vjp)
 filter_grad_conv = _patches_derivatives(_filter_grad_conv)
+filter_grad_onednn = _patches_derivatives(_filter_grad_onednn)

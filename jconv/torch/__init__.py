@@ -13,6 +13,7 @@ Weight mapping (what the wrappers do internally): a PyTorch ``ConvTranspose2d`` 
 """
 
 from jconv._jit import FILTER_GRAD_METHODS as FILTER_GRAD_METHODS
+from jconv._jit import FORWARD_METHODS as FORWARD_METHODS
 from jconv._jit import TRANSPOSE_METHODS as TRANSPOSE_METHODS
 from jconv.torch._conv import conv1d, conv2d, conv3d
 from jconv.torch._input import conv1d_input, conv2d_input, conv3d_input

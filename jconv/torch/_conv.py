@@ -18,7 +18,7 @@ def _conv_body(x: jax.Array, w: jax.Array, b: jax.Array | None, **settings: Any)
     return _common.add_bias(_jit.conv_body(x, _common.to_tf_forward(w), **settings), b)
 
 
-_conv_jit = jax.jit(_conv_body, static_argnames=_jit.STATIC)
+_conv_jit = jax.jit(_conv_body, static_argnames=_jit.CONV_STATIC)
 
 
 def _conv(
@@ -34,6 +34,8 @@ def _conv(
     groups: int,
     precision: lax.PrecisionLike,
     preferred_element_type: DTypeLike | None,
+    method: str,
+    grad_method: str | tuple[str, str],
 ) -> jax.Array:
     """The implementation of ``conv1d``, ``conv2d`` and ``conv3d``."""
     x, unbatched = _common.data(fn, "input", input, rank)
@@ -47,6 +49,7 @@ def _conv(
     _args.torch_window_fits(fn, x.shape[2:], ks, ds, pads)
     b = _common.bias(fn, bias, w.shape[0], x)
     pet = _args.element_type(fn, preferred_element_type)
+    method, grad_method = _args.forward_methods(fn, method, grad_method, x.dtype, w.shape[1], pet)
     ms = [
         _shapes.conv_output_size(n, k, s, d, lo, hi)
         for n, k, s, d, (lo, hi) in zip(x.shape[2:], ks, ss, ds, pads)
@@ -68,6 +71,8 @@ def _conv(
         channels_first=True,
         precision=_args.precision(fn, precision),
         preferred_element_type=pet,
+        method=method,
+        grad_method=grad_method,
     )
     return y[0] if unbatched else y
 
@@ -83,6 +88,8 @@ def conv1d(
     *,
     precision: lax.PrecisionLike = None,
     preferred_element_type: DTypeLike | None = None,
+    method: str = "auto",
+    grad_method: str | tuple[str, str] = "auto",
 ) -> jax.Array:
     """1-D convolution, ``torch.nn.functional.conv1d``.
 
@@ -99,13 +106,15 @@ def conv1d(
       padding: int, tuple, ``"same"`` or ``"valid"``.
       groups: splits the channels; must divide ``C_in`` and ``C_out``.
       precision, preferred_element_type: passed to XLA.
+      method, grad_method: the derivations of the values and of the derivatives, as
+        :func:`jconv.conv` (``grad_method="jax"``: JAX's own rule).
 
     Returns:
       ``(N, C_out, *out_spatial)`` (unbatched in, unbatched out).
 
     Raises:
       ValueError: group/channel mismatch, bad stride/padding/dilation, a kernel larger than the
-        padded input, ``"same"`` with stride > 1.
+        padded input, ``"same"`` with stride > 1, an unknown ``method`` / ``grad_method``.
       TypeError: bad dtypes.
 
     Examples:
@@ -127,6 +136,8 @@ def conv1d(
         groups=groups,
         precision=precision,
         preferred_element_type=preferred_element_type,
+        method=method,
+        grad_method=grad_method,
     )
 
 
@@ -141,6 +152,8 @@ def conv2d(
     *,
     precision: lax.PrecisionLike = None,
     preferred_element_type: DTypeLike | None = None,
+    method: str = "auto",
+    grad_method: str | tuple[str, str] = "auto",
 ) -> jax.Array:
     """2-D convolution, ``torch.nn.functional.conv2d``.
 
@@ -157,13 +170,15 @@ def conv2d(
       padding: int, tuple, ``"same"`` or ``"valid"``.
       groups: splits the channels; must divide ``C_in`` and ``C_out``.
       precision, preferred_element_type: passed to XLA.
+      method, grad_method: the derivations of the values and of the derivatives, as
+        :func:`jconv.conv` (``grad_method="jax"``: JAX's own rule).
 
     Returns:
       ``(N, C_out, *out_spatial)`` (unbatched in, unbatched out).
 
     Raises:
       ValueError: group/channel mismatch, bad stride/padding/dilation, a kernel larger than the
-        padded input, ``"same"`` with stride > 1.
+        padded input, ``"same"`` with stride > 1, an unknown ``method`` / ``grad_method``.
       TypeError: bad dtypes.
 
     Examples:
@@ -185,6 +200,8 @@ def conv2d(
         groups=groups,
         precision=precision,
         preferred_element_type=preferred_element_type,
+        method=method,
+        grad_method=grad_method,
     )
 
 
@@ -199,6 +216,8 @@ def conv3d(
     *,
     precision: lax.PrecisionLike = None,
     preferred_element_type: DTypeLike | None = None,
+    method: str = "auto",
+    grad_method: str | tuple[str, str] = "auto",
 ) -> jax.Array:
     """3-D convolution, ``torch.nn.functional.conv3d``.
 
@@ -215,13 +234,15 @@ def conv3d(
       padding: int, tuple, ``"same"`` or ``"valid"``.
       groups: splits the channels; must divide ``C_in`` and ``C_out``.
       precision, preferred_element_type: passed to XLA.
+      method, grad_method: the derivations of the values and of the derivatives, as
+        :func:`jconv.conv` (``grad_method="jax"``: JAX's own rule).
 
     Returns:
       ``(N, C_out, *out_spatial)`` (unbatched in, unbatched out).
 
     Raises:
       ValueError: group/channel mismatch, bad stride/padding/dilation, a kernel larger than the
-        padded input, ``"same"`` with stride > 1.
+        padded input, ``"same"`` with stride > 1, an unknown ``method`` / ``grad_method``.
       TypeError: bad dtypes.
 
     Examples:
@@ -243,4 +264,6 @@ def conv3d(
         groups=groups,
         precision=precision,
         preferred_element_type=preferred_element_type,
+        method=method,
+        grad_method=grad_method,
     )
