@@ -26,7 +26,7 @@ def test_bench_small_writes_json(tmp_path):
         "--frameworks",
         "jconv,lax",
         "--workloads",
-        "patch2d",
+        "patch2d,resnet2d",
         "--repeats",
         "1",
         "--rounds",
@@ -43,6 +43,7 @@ def test_bench_small_writes_json(tmp_path):
         "workloads",
         "rows",
         "geomeans",
+        "geomeans_by_kind",
         "checks",
         "wall_s",
     } <= set(result)
@@ -54,30 +55,38 @@ def test_bench_small_writes_json(tmp_path):
     assert "settings: small sizes" in proc.stdout
     assert result["settings"]["rounds"] == 2 and len(result["matmul"]["rounds"]) == 2
     assert result["matmul"]["gflops"] == max(m["gflops"] for m in result["matmul"]["rounds"]) > 0
-    assert list(result["workloads"]) == ["patch2d"]
+    assert list(result["workloads"]) == ["patch2d", "resnet2d"]
     assert result["workloads"]["patch2d"]["input_shape"] == [2, 16, 16, 256]
+    assert result["workloads"]["resnet2d"]["kind"] == "encoder"
+    assert result["workloads"]["resnet2d"]["filter_shape"] == [3, 3, 64, 64]
 
     rows = result["rows"]
     assert {(r["workload"], r["op"], r["impl"]) for r in rows} == {
-        ("patch2d", op, impl) for op in ("forward", "step") for impl in ("jconv", "lax")
+        (name, op, impl)
+        for name in ("patch2d", "resnet2d")
+        for op in ("forward", "step")
+        for impl in ("jconv", "lax")
     }
     for r in rows:
         assert r["ms"] > 0 and r["gflops"] > 0 and r["peak_fraction"] > 0, r
         assert len(r["times_ms"]) == r["runs"] >= 2 and min(r["times_ms"]) > 0
         assert len(r["round_medians_ms"]) == 2  # every round's runs are pooled
         assert r["jconv_speedup"] > 0
-        assert r["gflop"] == result["workloads"]["patch2d"]["gflop"] * (
+        assert r["gflop"] == result["workloads"][r["workload"]]["gflop"] * (
             3 if r["op"] == "step" else 1
         )
+        assert r["peak_mib"] is None or r["peak_mib"] >= 0, r
         if r["impl"] == "jconv":
             assert r["jconv_speedup"] == 1.0
     assert set(result["geomeans"]) == {"forward", "step"}
     assert set(result["geomeans"]["step"]) == {"lax"}
+    assert set(result["geomeans_by_kind"]) == {"decoder", "encoder"}
     assert [(c["workload"], c["impl"], c["ok"]) for c in result["checks"]] == [
-        ("patch2d", "lax", True)
+        ("patch2d", "lax", True),
+        ("resnet2d", "lax", True),
     ]
 
-    assert "| patch2d" in proc.stdout and "geomean" in proc.stdout
+    assert "| patch2d" in proc.stdout and "geomean (encoders)" in proc.stdout
     assert "WARNING" not in proc.stdout
 
 
@@ -117,7 +126,7 @@ def test_other_workloads_are_the_five_kinds_at_other_sizes():
     import jconv.bench as bench
 
     kinds = {name.split("-")[0] for name in bench.OTHER_WORKLOADS}
-    assert kinds == set(bench.WORKLOADS)
+    assert kinds == {"gan2d", "unet2d", "patch2d", "audio1d", "vol3d"}
     default_shapes = {w.input_shape for w in bench.WORKLOADS.values()}
     for name, w in bench.OTHER_WORKLOADS.items():
         base = bench.WORKLOADS[name.split("-")[0]]

@@ -77,6 +77,8 @@ def transpose_method(
     (``batch * prod(m) * prod(k) * C_out`` elements of the accumulation dtype) and ``onednn``
     whether oneDNN would run ``"phase"``'s correlations. On CPU, in order:
 
+    0. undilated ``k = s`` (no two taps overlap): ``"col2im"``, which is then one matmul and a
+       depth-to-space;
     1. 1-D/2-D, undilated, ``k = 2 s``, enough tiles (:data:`WINOGRAD_MIN_TILES`): ``"winograd"``;
     2. 3-D, undilated, ``k = U s``, little waste (:data:`PHASE_3D_MAX_WASTE`): ``"phase"``;
     3. upsampling with ``prod(k) <= 8 prod(s)`` (:data:`COL2IM_MAX_COLUMN_RATIO`): ``"col2im"``,
@@ -86,6 +88,8 @@ def transpose_method(
        its kernel), ``"col2im"`` within the bound, else ``"dilate"``.
 
     >>> transpose_method("cpu", (4, 4), (2, 2), (8, 8), 8)
+    'col2im'
+    >>> transpose_method("cpu", (2, 2), (2, 2), (32, 32), 8)   # U-Net's 2x2 up-conv
     'col2im'
     >>> transpose_method("cpu", (4, 4), (2, 2), (16, 16), 4)   # 324 tiles: winograd's values only
     'winograd+col2im'
@@ -115,6 +119,8 @@ def transpose_method(
     if backend != "cpu":
         return "dilate"
     undilated = all(d == 1 for d in dilations)
+    if undilated and tuple(kernel_sizes) == tuple(strides) and any(s > 1 for s in strides):
+        return "col2im"  # k = s: one matmul and a depth-to-space (no tap overlaps another)
     twice = _shapes.kernel_twice_stride(kernel_sizes, strides)
     if undilated and rank <= 2 and twice:
         tiles = batch * math.prod(-(-(m + 1) // 2) for m in in_sizes)
