@@ -25,12 +25,11 @@ import functools
 
 import jax
 import jax.numpy as jnp
-from jax.core import ShapedArray
 from jax.extend.core import Primitive
 from jax.interpreters import ad, batching
 from jax.interpreters import mlir as _mlir
 
-from jconv import _shapes, derivations
+from jconv import _core, _shapes, derivations
 from jconv.derivations import auto
 
 conv_p = Primitive("jconv_conv")
@@ -41,6 +40,7 @@ SETTINGS = ("strides", "padding", "dilations", "groups", "precision", "preferred
 def conv(x, w, *, method: str, input_method: str, filter_method: str, **settings):
     """``conv_p.bind``: the forward conv by ``method`` with jconv's derivatives (see the module
     docstring); ``settings`` are :data:`SETTINGS`, hashable."""
+    x, w = _core.same_varying_axes(x, w)
     return conv_p.bind(
         x, w, method=method, input_method=input_method, filter_method=filter_method, **settings
     )
@@ -58,7 +58,9 @@ def _abstract_eval(x, w, *, strides, padding, dilations, preferred_element_type,
         for n, k, s, d, (lo, hi) in zip(x.shape[1:-1], w.shape[:rank], strides, dilations, padding)
     ]
     dtype = x.dtype if preferred_element_type is None else jnp.dtype(preferred_element_type)
-    return ShapedArray((x.shape[0], *sizes, w.shape[-1]), dtype)
+    # x's aval with the output's shape and dtype: inside shard_map it keeps the operands' manual
+    # axes (the same for both, _core.same_varying_axes) and the mesh they belong to
+    return x.update(shape=(x.shape[0], *sizes, w.shape[-1]), dtype=dtype, weak_type=False)
 
 
 def _cotangent(ct, operand):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
+import jax
 import jax.numpy as jnp
 from jax import lax
 
@@ -32,6 +33,22 @@ def zero_pad(x, pads: Sequence[Pair], *, lead: int = 1, interior: Sequence[int] 
     for i, ((lo, hi), e) in enumerate(zip(pads, interior)):
         config[lead + i] = (lo, hi, e)
     return lax.pad(x, jnp.zeros((), x.dtype), config)
+
+
+def same_varying_axes(x, w):
+    """Inside ``jax.shard_map``: both operands varying over the same manual mesh axes (what
+    ``lax``'s own ops do before binding), so that the output, its cotangent and the transposes'
+    results have the types JAX expects (a replicated filter's cotangent is then summed over the
+    axes by JAX)."""
+    vx, vw = (jax.typeof(a).mat.varying for a in (x, w))
+    if vx == vw:
+        return x, w
+    union = vx | vw
+    if vx != union:
+        x = jax.lax.pcast(x, tuple(sorted(union - vx)), to="varying")
+    if vw != union:
+        w = jax.lax.pcast(w, tuple(sorted(union - vw)), to="varying")
+    return x, w
 
 
 def canonical_dimension_numbers(rank: int) -> lax.ConvDimensionNumbers:
@@ -180,8 +197,7 @@ def conv_patches(
     ds = (1,) * rank if dilations is None else tuple(dilations)
     x = zero_pad(x, padding)
     out_sizes = [
-        _shapes.conv_output_size(n, u, s, d, 0, 0)
-        for n, u, s, d in zip(x.shape[1:-1], us, ss, ds)
+        _shapes.conv_output_size(n, u, s, d, 0, 0) for n, u, s, d in zip(x.shape[1:-1], us, ss, ds)
     ]
     taps = []
     for offset in itertools.product(*(range(u) for u in us)):

@@ -128,6 +128,8 @@ def _call(cfg, shapes):
     r, op, api = cfg["rank"], cfg["op"], cfg["api"]
     ss, ds, padding = list(cfg["ss"]), list(cfg["ds"]), cfg["padding"]
     method = cfg["method"]
+    grad_method = cfg.get("grad_method", "auto")
+    grad_method = tuple(grad_method) if isinstance(grad_method, list) else grad_method
     groups = cfg["groups"]
     out_padding = cfg.get("output_padding")
     x_shape = shapes["x"]
@@ -164,7 +166,9 @@ def _call(cfg, shapes):
         elif op == "filter":
             f = lambda a, b: fn(a, list(w_shape), b, ss, padding, fmt, ds, method)  # noqa: E731
         else:
-            f = lambda a, b: fn(a, b, ss, padding, fmt, ds)  # noqa: E731
+            f = lambda a, b: fn(  # noqa: E731
+                a, b, ss, padding, fmt, ds, method=method, grad_method=grad_method
+            )
     else:
         fn = getattr(jt, TORCH_NAMES[op].format(r=r))
         sizes = list(_api_shape("x", x_shape, cfg))
@@ -178,7 +182,9 @@ def _call(cfg, shapes):
             wsize = list(_api_shape("w", w_shape, cfg))
             f = lambda a, b: fn(a, wsize, b, ss, padding, ds, groups, method=method)  # noqa: E731
         else:
-            f = lambda a, b: fn(a, b, None, ss, padding, ds, groups)  # noqa: E731
+            f = lambda a, b: fn(  # noqa: E731
+                a, b, None, ss, padding, ds, groups, method=method, grad_method=grad_method
+            )
     name = ("jconv.torch." if api == "torch" else "jconv.") + fn.__name__
     return name, f, {**shapes, "w": w_shape}
 

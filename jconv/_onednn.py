@@ -30,7 +30,6 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.core import ShapedArray
 from jax.extend.core import Primitive
 from jax.interpreters import ad, batching
 from jax.interpreters import mlir as _mlir
@@ -69,6 +68,7 @@ def conv(x, w, padding, strides=None, dilations=None, groups: int = 1):
         # channel (and a zero kernel row) is added, which adds nothing to any sum.
         x = jnp.concatenate([x, jnp.zeros_like(x)], axis=-1)
         w = jnp.concatenate([w, jnp.zeros_like(w)], axis=-2)
+    x, w = _core.same_varying_axes(x, w)
     return _conv_p.bind(x, w, padding=padding, strides=ss, dilations=ds, groups=groups)
 
 
@@ -149,7 +149,11 @@ def _out_shape(x_shape, w_shape, padding, strides, dilations):
 
 
 def _abstract_eval(x, w, *, padding, strides, dilations, groups):
-    return ShapedArray(_out_shape(x.shape, w.shape, padding, strides, dilations), x.dtype)
+    # x's aval with the output's shape: inside shard_map it keeps the operands' manual
+    # (varying) axes, the same for both (conv calls jconv._core.same_varying_axes)
+    return x.update(
+        shape=_out_shape(x.shape, w.shape, padding, strides, dilations), weak_type=False
+    )
 
 
 def _patches(x, w, *, padding, strides, dilations, groups):

@@ -2,15 +2,16 @@
 public op, each run in a worker subprocess that is restarted after a death.
 
 Configuration ``i`` of seed ``S`` is drawn from ``numpy.random.default_rng([S, i])`` alone
-(:func:`draw`), so ``python -m jconv fuzz --seed S --only i`` replays one. A configuration is an
-API (TensorFlow or PyTorch names), an op (transposed conv, input gradient, filter gradient,
-forward conv), a transform (the value, ``jax.grad``, ``jax.jvp``), a method (every listed one and
-``"auto"``), rank 1-3, groups 1-4 (depthwise included), strides and dilations 1-3, kernels 1-5,
-sizes from 1 with every legal output size or ``output_padding``, a dtype (float16, bfloat16,
-float32, float64, complex64, complex128) and a mode: eager, ``jax.jit``, ``jax.vmap`` or
-``jax.jit`` with the data sharded over 8 host devices along the batch axis (1 row per device).
-About one in ten is made illegal (an unreachable output size, groups that do not divide, negative
-padding, a zero stride, an integer or mixed dtype, an unknown method) and must raise a
+(:func:`draw`), so ``python -m jconv fuzz --seed S --only i`` replays one. A configuration is an API
+(TensorFlow or PyTorch names), an op (transposed conv, input gradient, filter gradient, forward
+conv), a transform (the value, ``jax.grad``, ``jax.jvp``), a method (every listed one and
+``"auto"``; for the forward conv also a ``grad_method``: ``"auto"``, ``"jax"`` or one derivation
+named for either gradient), rank 1-3, groups 1-4 (depthwise included), strides and dilations 1-3,
+kernels 1-5, sizes from 1 with every legal output size or ``output_padding``, a dtype (float16,
+bfloat16, float32, float64, complex64, complex128) and a mode: eager, ``jax.jit``, ``jax.vmap`` or
+``jax.jit`` with the data sharded over 8 host devices along the batch axis (1 row per device). About
+one in ten is made illegal (an unreachable output size, groups that do not divide, negative padding,
+a zero stride, an integer or mixed dtype, an unknown method) and must raise a
 ``ValueError``/``TypeError`` that names the function; one in twenty has a zero-size dim and must
 either return the reference's result or raise such an error.
 
@@ -59,7 +60,8 @@ TRANSPOSE_METHODS = (
     "phase+col2im",
     "winograd+col2im",
 )
-FILTER_GRAD_METHODS = ("vjp", "conv", "patches")
+FILTER_GRAD_METHODS = ("vjp", "conv", "patches", "onednn", "taps")
+FORWARD_METHODS = ("xla", "onednn", "patches", "taps")
 
 
 # ----------------------------------------------------------------------------------- drawing
@@ -127,6 +129,17 @@ def draw(seed: int, i: int) -> dict:
         "illegal": None,
         "zero": None,
     }
+    if op == "conv":  # the forward conv's values by any method it can run, derivatives by any
+        forward = [m for m in FORWARD_METHODS if m != "onednn" or cfg["dtype"] == "float32"]
+        forward = [m for m in forward if m != "taps" or cx == groups]
+        cfg["method"] = _pick(rng, ("auto", *forward))
+        grads = [
+            "auto",
+            "jax",
+            *([m, "auto"] for m in TRANSPOSE_METHODS),
+            *(["auto", m] for m in FILTER_GRAD_METHODS),
+        ]
+        cfg["grad_method"] = grads[int(rng.integers(0, len(grads)))]
     for _ in range(100):
         if _sizes(rng, cfg, nmax):
             break
@@ -189,8 +202,7 @@ def _sizes(rng, cfg, nmax) -> bool:
 
 
 def _make_illegal(rng, cfg):
-    choices = [k for k in ILLEGAL if not (k == "method" and cfg["op"] == "conv")]
-    kind = _pick(rng, choices)
+    kind = _pick(rng, ILLEGAL)
     if kind == "unreachable" and cfg["op"] in ("filter", "conv"):
         kind = "zero_stride"
     if kind == "negative_padding" and cfg["api"] == "tf" and isinstance(cfg["padding"], str):
@@ -367,6 +379,7 @@ def describe(cfg: dict) -> str:
         "transform",
         "mode",
         "method",
+        "grad_method",
         "dtype",
         "rank",
         "batch",

@@ -40,6 +40,9 @@ def test_draws_cover_every_api_op_method_rank_dtype_mode_and_bad_input():
     seen = Counter()
     for c in cfgs:
         seen["api_op_method", c["api"], c["op"], c["method"]] += 1
+        if c["op"] == "conv":
+            gm = c["grad_method"]
+            seen["grad_method", c["api"], gm if isinstance(gm, str) else tuple(gm)] += 1
         for key in ("rank", "dtype", "mode", "transform", "illegal", "zero", "groups"):
             seen[key, c[key]] += 1
         seen["depthwise", c["groups"] > 1 and c["cx"] == c["groups"]] += 1
@@ -57,7 +60,16 @@ def test_draws_cover_every_api_op_method_rank_dtype_mode_and_bad_input():
         ):
             for m in ("auto", *methods):
                 assert seen["api_op_method", api, op, m], (api, op, m)
-        assert seen["api_op_method", api, "conv", None]
+        for m in ("auto", *fuzz.FORWARD_METHODS):
+            assert seen["api_op_method", api, "conv", m], (api, "conv", m)
+        grad_methods = (
+            "auto",
+            "jax",
+            *((m, "auto") for m in fuzz.TRANSPOSE_METHODS),
+            *(("auto", m) for m in fuzz.FILTER_GRAD_METHODS),
+        )
+        for gm in grad_methods:
+            assert seen["grad_method", api, gm], (api, gm)
     for key, values in (
         ("rank", (1, 2, 3)),
         ("dtype", fuzz.DTYPES),
@@ -79,6 +91,7 @@ def test_draws_cover_every_api_op_method_rank_dtype_mode_and_bad_input():
 
     assert fuzz.TRANSPOSE_METHODS == jconv.TRANSPOSE_METHODS
     assert fuzz.FILTER_GRAD_METHODS == jconv.FILTER_GRAD_METHODS
+    assert fuzz.FORWARD_METHODS == jconv.FORWARD_METHODS
     # configuration i depends on (seed, i) alone
     assert fuzz.draw(5, 17) == cfgs[17] and fuzz.draw(6, 17) != cfgs[17]
 

@@ -145,7 +145,10 @@ def test_every_derivation_is_exact(cfg, dtype, x64):
     labelled = [
         *((f"method={m}", dxdw) for m, dxdw in zip(methods, got["grads"])),
         *((f"grad_method={gm}", dxdw) for gm, dxdw in zip(grad_methods, got["grad methods"])),
-        *((f"torch grad_method={gm}", dxdw) for gm, dxdw in zip(("auto", "jax"), got["torch grads"])),
+        *(
+            (f"torch grad_method={gm}", dxdw)
+            for gm, dxdw in zip(("auto", "jax"), got["torch grads"])
+        ),
     ]
     for label, (dx, dw) in labelled:
         assert dx.dtype == dw.dtype == dtype, label
@@ -198,14 +201,20 @@ def test_linear_transpose_and_vmap_of_kernels(x64):
         ({"method": "taps"}, "method 'taps' is for depthwise convs"),
         ({"grad_method": "torch"}, "grad_method 'torch' is not 'auto', 'jax' or a pair"),
         ({"grad_method": ("phase", "fast")}, "grad_method[1] 'fast' is not one of ('auto', 'vjp'"),
-        ({"grad_method": ("fast", "auto")}, "grad_method[0] 'fast' is not one of ('auto', 'dilate'"),
+        (
+            {"grad_method": ("fast", "auto")},
+            "grad_method[0] 'fast' is not one of ('auto', 'dilate'",
+        ),
     ],
 )
 def test_bad_methods_are_refused(kwargs, message):
     x, w = jnp.ones((1, 5, 5, 2)), jnp.ones((3, 3, 2, 4))
     for call, fn in (
         (lambda: jconv.conv2d(x, w, **kwargs), "jconv.conv2d"),
-        (lambda: jt.conv2d(x.transpose(0, 3, 1, 2), w.transpose(3, 2, 0, 1), **kwargs), "jconv.torch.conv2d"),
+        (
+            lambda: jt.conv2d(x.transpose(0, 3, 1, 2), w.transpose(3, 2, 0, 1), **kwargs),
+            "jconv.torch.conv2d",
+        ),
     ):
         with pytest.raises(ValueError) as e:
             call()
@@ -223,6 +232,26 @@ def test_onednn_is_refused_where_it_does_not_run(x64):
         jconv.conv2d(x, w, method="onednn")
 
 
+def _check_kernel_equal_to_stride(rng, ms, ks, pads, n_sizes, g):
+    cin, cout = 2 * g, 2 * g
+    dy = rng.integers(-3, 4, (2, *ms, cout)).astype(np.float64)
+    w = rng.integers(-3, 4, (*ks, cin // g, cout)).astype(np.float64)
+    x_shape = (2, *n_sizes, cin)
+
+    def op(a, b):
+        return jconv.conv_backprop_input(x_shape, b, a, ks, list(pads), method="col2im")
+
+    want = reference.conv_backprop_input(x_shape, w, dy, ks, list(pads))
+    np.testing.assert_array_equal(jax.jit(op)(dy, w), want)
+    jaxpr = str(jax.make_jaxpr(op)(dy, w))
+    assert jaxpr.count("dot_general") == 1 and "conv_general_dilated" not in jaxpr
+    ct = rng.integers(-3, 4, want.shape).astype(np.float64)
+    g_dy, g_w = jax.grad(lambda a, b: jnp.sum(op(a, b) * ct), (0, 1))(dy, w)
+    np.testing.assert_array_equal(g_dy, reference.conv(ct, w, ks, list(pads)))
+    want_w = reference.conv_backprop_filter(ct, w.shape, dy, ks, list(pads))
+    np.testing.assert_array_equal(g_w, want_w)
+
+
 def test_kernel_equal_to_stride_transpose_is_one_matmul(x64):
     """k = s (no overlap): col2im is one dot_general and a depth-to-space, values and both
     gradients exact, for paddings that crop and output sizes that extend past m * s."""
@@ -232,19 +261,4 @@ def test_kernel_equal_to_stride_transpose_is_one_matmul(x64):
         ((3,), (4,), ((1, 2),), (10,), 2),
         ((2, 3, 2), (2, 2, 2), ((0, 1), (1, 0), (0, 0)), (4, 6, 5), 1),
     ):
-        cin, cout = 2 * g, 2 * g
-        dy = rng.integers(-3, 4, (2, *ms, cout)).astype(np.float64)
-        w = rng.integers(-3, 4, (*ks, cin // g, cout)).astype(np.float64)
-        x_shape = (2, *n_sizes, cin)
-        op = lambda a, b: jconv.conv_backprop_input(  # noqa: E731
-            x_shape, b, a, ks, list(pads), method="col2im"
-        )
-        want = reference.conv_backprop_input(x_shape, w, dy, ks, list(pads))
-        got = jax.jit(op)(dy, w)
-        np.testing.assert_array_equal(got, want)
-        jaxpr = str(jax.make_jaxpr(op)(dy, w))
-        assert jaxpr.count("dot_general") == 1 and "conv_general_dilated" not in jaxpr
-        ct = rng.integers(-3, 4, want.shape).astype(np.float64)
-        g_dy, g_w = jax.grad(lambda a, b: jnp.sum(op(a, b) * ct), (0, 1))(dy, w)
-        np.testing.assert_array_equal(g_dy, reference.conv(ct, w, ks, list(pads)))
-        np.testing.assert_array_equal(g_w, reference.conv_backprop_filter(ct, w.shape, dy, ks, list(pads)))
+        _check_kernel_equal_to_stride(rng, ms, ks, pads, n_sizes, g)

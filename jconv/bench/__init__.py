@@ -25,7 +25,7 @@ machine it got. The JAX subprocess also measures the machine's matmul peak, ``jn
 2048 x 2048 float32 matrices, before and after the workloads (the better counts).
 
 Useful FLOPs of one transposed conv are ``2 * N * prod(m) * C_in * C_out * prod(k)`` (``m`` its
-input sizes), the multiplies a dense implementation cannot skip; a training step counts three
+input sizes; for a forward conv ``m`` its output sizes and ``C_in`` per group), the multiplies a dense implementation cannot skip; a training step counts three
 times that (forward, input gradient, kernel gradient). Ratios are ``peer_ms / jconv_ms``: above 1
 jconv is faster.
 
@@ -35,8 +35,10 @@ match jconv's to a relative ``1e-4``, or the report prints a warning row.
 
 Examples:
   >>> import jconv.bench
-  >>> sorted(jconv.bench.WORKLOADS)
-  ['audio1d', 'gan2d', 'patch2d', 'unet2d', 'vol3d']
+  >>> [name for name, w in jconv.bench.WORKLOADS.items() if w.kind == "decoder"]
+  ['gan2d', 'unet2d', 'patch2d', 'audio1d', 'vol3d', 'upconv2d']
+  >>> [name for name, w in jconv.bench.WORKLOADS.items() if w.kind == "encoder"]
+  ['resnet2d', 'down2d', 'stem2d', 'dw2d', 'enc1d', 'enc3d', 'down3d']
   >>> w = jconv.bench.WORKLOADS["gan2d"]
   >>> w.input_shape, w.output_shape, round(w.gflop, 2)
   ((8, 16, 16, 256), (8, 32, 32, 128), 2.15)

@@ -105,7 +105,15 @@ class Workload:
         for a forward conv (``n`` its output sizes)."""
         sizes = self.out_sizes if self.encoder else self.in_sizes
         cin = self.in_channels // self.groups
-        return 2 * self.batch * math.prod(sizes) * cin * self.out_channels * math.prod(self.kernel) / 1e9
+        return (
+            2
+            * self.batch
+            * math.prod(sizes)
+            * cin
+            * self.out_channels
+            * math.prod(self.kernel)
+            / 1e9
+        )
 
     @property
     def torch_exact(self) -> bool:

@@ -15,8 +15,8 @@ derivation of that name; ``"auto"`` (:mod:`jconv.derivations.auto`) chooses one 
 
 Modules: ``dilate``, ``vjp``, ``pad``, ``phase``, ``col2im`` (also ``"phase+col2im"`` and
 ``"winograd+col2im"``: one derivation's values with col2im's derivatives), ``winograd``;
-``filter_grad`` (``"vjp"``, ``"conv"``, ``"patches"``, ``"onednn"``, ``"taps"``); ``forward`` (the forward
-conv's own derivations, :data:`FORWARD`); ``_common`` (shared pieces); ``auto``.
+``filter_grad`` (``"vjp"``, ``"conv"``, ``"patches"``, ``"onednn"``, ``"taps"``); ``forward``
+(the forward conv's own derivations, :data:`FORWARD`); ``_common`` (shared pieces); ``auto``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from jconv.derivations.filter_grad import (
     filter_grad_taps,
     filter_grad_vjp,
 )
-from jconv.derivations.forward import FORWARD
+from jconv.derivations.forward import FORWARD as FORWARD
 from jconv.derivations.pad import transpose_pad
 from jconv.derivations.phase import transpose_phase
 from jconv.derivations.vjp import transpose_vjp

@@ -1,9 +1,9 @@
 """``method="auto"``: the one place that chooses a derivation, and every threshold it uses.
 
-jconv's jit entry points (:mod:`jconv._jit`) call :func:`transpose_method_for` /
-:func:`filter_grad_method` / :func:`forward_method` at trace time, with the canonical arrays' shapes and dtypes; an
-explicit ``method=`` is never changed. The measurements behind each threshold are in the dated
-reports under ``benchmarks/`` and summarised in ``docs/auto.md``.
+jconv's jit entry points (:mod:`jconv._jit`) call :func:`transpose_method_for`,
+:func:`filter_grad_method_for` and :func:`forward_method_for` at trace time, with the canonical
+arrays' shapes and dtypes; an explicit ``method=`` is never changed. The measurements behind each
+threshold are in the dated reports under ``benchmarks/`` and summarised in ``docs/auto.md``.
 
 On GPU/TPU: ``"dilate"`` and ``"conv"``, XLA's native lowerings (cuDNN's and the TPU's). On CPU,
 XLA's ``lhs_dilation`` conv multiplies every inserted zero (3-D: a generic loop) and JAX's
@@ -180,11 +180,11 @@ def filter_grad_method(
     """The derivation ``method="auto"`` uses for a filter gradient.
 
     CPU: ``"taps"`` for a depthwise conv (``depthwise``: one input and one output channel per
-    group), where every other form contracts single channels; ``"onednn"`` where oneDNN runs (``onednn``: float32, :func:`jconv._onednn.eligible`),
-    its direct kernel on the filter gradient written as one convolution; else ``"patches"`` (one
-    matmul over gathered taps), because XLA:CPU's conv for a filter gradient has an image-sized
-    window and runs far below matmul speed; beyond :data:`MAX_TAPS` taps, and on GPU/TPU:
-    ``"conv"``.
+    group), where every other form contracts single channels; ``"onednn"`` where oneDNN runs
+    (``onednn``: float32, :func:`jconv._onednn.eligible`), its direct kernel on the filter
+    gradient written as one convolution; else ``"patches"`` (one matmul over gathered taps),
+    because XLA:CPU's conv for a filter gradient has an image-sized window and runs far below
+    matmul speed; beyond :data:`MAX_TAPS` taps, and on GPU/TPU: ``"conv"``.
 
     >>> filter_grad_method("cpu", (3, 3)), filter_grad_method("cpu", (7, 7, 7))
     ('patches', 'conv')

@@ -4,10 +4,11 @@ feature-grouped convolution, run by oneDNN's direct kernel where it runs), ``"pa
 matmul of gathered input taps against the output gradient) and ``"taps"`` (one contraction per
 tap; JAX differentiates it as it is).
 
-The derivatives of ``"vjp"``, ``"conv"`` and ``"onednn"`` (a filter gradient differentiated
-again, e.g. for a gradient penalty) are the ``"patches"`` form, through a ``custom_jvp`` whose tangent is linear:
-JAX's own transposes of their convolutions include ``lhs_dilation`` convs that XLA:CPU aborts on
-(docs/xla_aborts.md, found by the crash campaign), and the patches form has no convolution."""
+The derivatives of ``"vjp"``, ``"conv"`` and ``"onednn"`` (a filter gradient differentiated again,
+e.g. for a gradient penalty) are the ``"patches"`` form, through a ``custom_jvp`` whose tangent is
+linear: JAX's own transposes of their convolutions include ``lhs_dilation`` convs that XLA:CPU
+aborts on (docs/xla_aborts.md, found by the crash campaign), and the patches form has no
+convolution."""
 
 from __future__ import annotations
 
@@ -119,7 +120,7 @@ def _filter_grad_onednn(
     The sums of :func:`_filter_grad_conv` laid out for a plain grouped conv: the input channels
     of a group are the batch, ``(group, batch)`` the features, ``dy`` the kernel
     ``(*m, N, C_out)`` dilated by the forward stride, moving by the forward dilation:
-    ``dw[t, c, G * O/g + o] = sum_(b, i) x_pad[b, i * s + t * d, G * C/g + c] * dy[b, i, G * O/g + o]``.
+    ``dw[t, c, G O/g + o] = sum_(b, i) x_pad[b, i s + t d, G C/g + c] dy[b, i, G O/g + o]``.
     The padding is written into the input first (:func:`jconv._shapes.tight_padding`; a
     negative high side crops), so the kernel sees an unpadded input exactly ``k_eff + (m - 1) s``
     long. oneDNN runs it where :func:`jconv._onednn.usable` (float32 on CPU; ``precision`` does
@@ -129,7 +130,10 @@ def _filter_grad_onednn(
     n, cin = x.shape[0], x.shape[-1]
     cin_g = cin // groups
     x = _core.zero_pad(
-        x, _common.tight_pads(x.shape[1:-1], dy.shape[1:-1], kernel_sizes, strides, dilations, padding)
+        x,
+        _common.tight_pads(
+            x.shape[1:-1], dy.shape[1:-1], kernel_sizes, strides, dilations, padding
+        ),
     )
     spatial = x.shape[1:-1]
     # (N, *S, g, c) -> (c, *S, g, N): batch c, features (group, batch)

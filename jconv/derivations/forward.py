@@ -105,7 +105,7 @@ def forward_taps(
             *(a + (q - 1) * s + 1 for a, q, s in zip(start[1:], out_sizes, strides)),
             x.shape[-1],
         )
-        term = lax.slice(x, start, limit, (1, *strides, 1)) * w[(*t, 0)]
+        term = lax.slice(x, start, limit, (1, *strides, 1)) * w[tuple(t) + (0,)]
         y = term if y is None else y + term
     return y.astype(out_dtype)
 

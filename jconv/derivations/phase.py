@@ -18,13 +18,13 @@ from jconv.derivations import _common
 def _phase_conv(dy, w, pads, groups, precision, preferred_element_type):
     """The stride-1 correlation inside :func:`transpose_phase`.
 
-    Values: oneDNN's direct kernel where :func:`jconv._onednn.usable` (CPU, 2-D and 3-D,
-    float32, any groups), because XLA:CPU has no fast kernel for it (3-D: a generic loop); otherwise XLA's
-    own conv in 1-D/2-D and one matmul over gathered patches (:func:`jconv._core.conv_patches`)
-    in 3-D. The three compute the same sums, so this is one derivation on several kernels.
-    Derivatives: always the patches form (a ``custom_jvp`` whose tangent is linear, so forward
-    mode, reverse mode and higher orders all work), because JAX's transpose of XLA's conv w.r.t.
-    the kernel is a conv with an image-sized window that XLA:CPU runs far below matmul speed.
+    Values: oneDNN's direct kernel where :func:`jconv._onednn.usable` (CPU, 2-D and 3-D, float32,
+    any groups), because XLA:CPU has no fast kernel for it (3-D: a generic loop); otherwise XLA's
+    own conv in 1-D/2-D and one matmul over gathered patches (:func:`jconv._core.conv_patches`) in
+    3-D. The three compute the same sums, so this is one derivation on several kernels. Derivatives:
+    always the patches form (a ``custom_jvp`` whose tangent is linear, so forward mode, reverse mode
+    and higher orders all work), because JAX's transpose of XLA's conv w.r.t. the kernel is a conv
+    with an image-sized window that XLA:CPU runs far below matmul speed.
     """
     if dy.ndim >= 4 and _onednn.usable(dy, w, pads, groups, preferred_element_type):
         return _onednn.conv(dy, w, pads, groups=groups)
