@@ -25,9 +25,9 @@ machine it got. The JAX subprocess also measures the machine's matmul peak, ``jn
 2048 x 2048 float32 matrices, before and after the workloads (the better counts).
 
 Useful FLOPs of one transposed conv are ``2 * N * prod(m) * C_in * C_out * prod(k)`` (``m`` its
-input sizes; for a forward conv ``m`` its output sizes and ``C_in`` per group), the multiplies a dense implementation cannot skip; a training step counts three
-times that (forward, input gradient, kernel gradient). Ratios are ``peer_ms / jconv_ms``: above 1
-jconv is faster.
+input sizes; for a forward conv ``m`` its output sizes and ``C_in`` per group), the multiplies a
+dense implementation cannot skip; a training step counts three times that (forward, input gradient,
+kernel gradient). Ratios are ``peer_ms / jconv_ms``: above 1 jconv is faster.
 
 Every implementation also computes one cheap check case per workload (batch 1, few channels,
 the workload's sizes, kernel, strides and padding); its output, loss and both gradients must

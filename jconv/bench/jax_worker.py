@@ -35,7 +35,7 @@ def jconv_fn(w: Workload, method: str) -> Fn:
 
     if w.encoder:
         conv: dict[int, Callable[..., Any]] = {1: jconv.conv1d, 2: jconv.conv2d, 3: jconv.conv3d}
-        return lambda x, f: conv[w.rank](x, f, strides=w.strides, padding=w.padding, method=method)
+        return lambda x, f: conv[w.rank](x, f, w.strides, w.padding, method=method)
 
     op: dict[int, Callable[..., Any]] = {
         1: jconv.conv1d_transpose,

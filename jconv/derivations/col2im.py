@@ -57,10 +57,6 @@ def transpose_col2im(
     own rows of ``dy`` plus a halo (:func:`jconv._shapes.col2im_row_chunks`), before the last
     resort of slicing the output channels. Timings: docs/auto.md.
 
-    Where the kernel equals the stride (``k = s``, undilated: U-Net's 2x2 up-conv, patch
-    un-embedding) no two taps overlap and col2im is one matmul and a depth-to-space
-    (:func:`_depth_to_space`), values and derivatives.
-
     ``values="phase"`` or ``"winograd"`` takes the values (outside a derivative) from that
     derivation and keeps col2im's derivatives: the methods ``"phase+col2im"`` and
     ``"winograd+col2im"``, which ``method="auto"`` pairs where each half is the faster one
@@ -70,9 +66,6 @@ def transpose_col2im(
     out_dtype = preferred_element_type or dy.dtype
     # float16/bfloat16: sum the taps in float32 and round once, as XLA's convs do
     accumulate = _common.accumulation_dtype(out_dtype) or preferred_element_type
-    if values is None and tuple(ks) == tuple(strides) and all(d == 1 for d in dilations):
-        out = _depth_to_space(dy, w, out_sizes, padding, groups, precision, accumulate)
-        return out.astype(out_dtype)
     itemsize = jnp.dtype(accumulate or dy.dtype).itemsize
     column_bytes = dy.shape[0] * math.prod(dy.shape[1:-1]) * math.prod(ks) * cin_g * groups
     rows = (dy.shape[1], out_sizes[0], ks[0], strides[0], dilations[0], padding[0][0])
@@ -82,38 +75,6 @@ def transpose_col2im(
     geometry = (out_sizes, strides, padding, dilations)
     settings = (geometry, groups, precision, accumulate, chunks)
     return _col2im_op(dy, w, settings, values).astype(out_dtype)
-
-
-def _depth_to_space(dy, w, out_sizes, padding, groups, precision, accumulate):
-    """col2im where the kernel equals the stride (``k = s``, undilated): no two taps meet.
-
-    Row ``i`` of tap ``t`` lands on row ``i * s + t`` and on no other tap's, so the column matrix
-    ``z[b, i, t, c] = sum_o dy[b, i, o] w[t, c, o]`` *is* the full transposed conv, laid out by
-    a depth-to-space reshape (``(m, k) -> m * k`` per dim) and cropped to rows
-    ``lo .. lo + n - 1`` (zero rows past ``m * s``). One matmul and one transpose; JAX
-    differentiates it into the matching matmuls (no custom rule, no chunks: the column matrix
-    is exactly the output's size).
-    """
-    rank = dy.ndim - 2
-    *ks, cin_g, cout = w.shape
-    n, ms = dy.shape[0], dy.shape[1:-1]
-    dy = dy.reshape(n, *ms, groups, cout // groups)
-    kernel = w.reshape(math.prod(ks), cin_g, groups, cout // groups)
-    # (N, *m, g, o) x (T, c, g, o) -> (g, N, *m, T, c)
-    z = lax.dot_general(
-        dy,
-        kernel,
-        (((rank + 2,), (3,)), ((rank + 1,), (2,))),
-        precision=precision,
-        preferred_element_type=accumulate,
-    )
-    z = z.reshape(groups, n, *ms, *ks, cin_g)
-    # -> (N, m1, k1, ..., mr, kr, g, c)
-    order = (1, *itertools.chain.from_iterable((2 + i, 2 + rank + i) for i in range(rank)), 0)
-    z = jnp.transpose(z, (*order, 2 + 2 * rank))
-    z = z.reshape(n, *(m * k for m, k in zip(ms, ks)), groups * cin_g)
-    crops = [(-lo, lo + size - m * k) for (lo, _), size, m, k in zip(padding, out_sizes, ms, ks)]
-    return _core.zero_pad(z, crops)
 
 
 COL2IM_CHUNK_BYTES = 8 * 2**20
