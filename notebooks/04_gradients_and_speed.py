@@ -37,6 +37,9 @@
 # %%
 import importlib.util
 import os
+import subprocess
+import sys
+import time
 
 import jax
 import jax.numpy as jnp
@@ -698,15 +701,6 @@ plt.show()
 # after warm-up; a step is the loss, all gradients and a plain SGD update.
 
 # %%
-import subprocess
-import sys
-import time
-
-import jax.numpy as jnp
-from jax import lax
-
-import jconv.torch as jt
-
 SHAPES = {"e1": (32, 3, 3, 3), "e2": (64, 32, 3, 3), "d1": (64, 32, 2, 2), "d2": (32, 3, 4, 4)}
 BATCH, SIZE = 16, 32
 
