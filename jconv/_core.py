@@ -172,6 +172,22 @@ def conv(
     )
 
 
+def tap_views(x, kernel_sizes: Sequence[int], strides, dilations, out_sizes):
+    """``(t, x[:, t * d :: s][:, :m])`` for every tap ``t`` of the kernel, in row-major order.
+
+    ``x`` is padded ``(N, *spatial, C)`` data; each view is the strided slice tap ``t`` reads,
+    ``out_sizes`` rows per dim (the forward conv's output, or the filter gradient's ``dy``).
+    """
+    for t in itertools.product(*(range(k) for k in kernel_sizes)):
+        start = (0, *(a * d for a, d in zip(t, dilations)), 0)
+        limit = (
+            x.shape[0],
+            *(a + (q - 1) * s + 1 for a, q, s in zip(start[1:], out_sizes, strides)),
+            x.shape[-1],
+        )
+        yield t, lax.slice(x, start, limit, (1, *strides, 1))
+
+
 def conv_patches(
     x,
     w,
@@ -199,15 +215,7 @@ def conv_patches(
     out_sizes = [
         _shapes.conv_output_size(n, u, s, d, 0, 0) for n, u, s, d in zip(x.shape[1:-1], us, ss, ds)
     ]
-    taps = []
-    for offset in itertools.product(*(range(u) for u in us)):
-        start = (0, *(t * d for t, d in zip(offset, ds)), 0)
-        limit = (
-            x.shape[0],
-            *(t * d + (q - 1) * s + 1 for t, d, q, s in zip(offset, ds, out_sizes, ss)),
-            x.shape[-1],
-        )
-        taps.append(lax.slice(x, start, limit, (1, *ss, 1)))
+    taps = [view for _, view in tap_views(x, us, ss, ds, out_sizes)]
     cin_g, cout = w.shape[-2], w.shape[-1]
     patches = jnp.stack(taps, axis=-2) if len(taps) > 1 else taps[0][..., None, :]
     patches = patches.reshape(*patches.shape[:-1], groups, cin_g)

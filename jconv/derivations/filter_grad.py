@@ -13,7 +13,6 @@ convolution."""
 from __future__ import annotations
 
 import functools
-import itertools
 
 import jax
 import jax.numpy as jnp
@@ -183,15 +182,7 @@ def filter_grad_patches(
     x = _core.zero_pad(
         x, _common.tight_pads(x.shape[1:-1], ms, kernel_sizes, strides, dilations, padding)
     )
-    taps = []
-    for t in itertools.product(*(range(k) for k in kernel_sizes)):
-        start = (0, *(a * d for a, d in zip(t, dilations)), 0)
-        limit = (
-            x.shape[0],
-            *(a + (m - 1) * s + 1 for a, m, s in zip(start[1:], ms, strides)),
-            x.shape[-1],
-        )
-        taps.append(lax.slice(x, start, limit, (1, *strides, 1)))
+    taps = [view for _, view in _core.tap_views(x, kernel_sizes, strides, dilations, ms)]
     cin, cout = x.shape[-1], dy.shape[-1]
     patches = jnp.stack(taps, axis=-2).reshape(*x.shape[:1], *ms, len(taps), groups, cin // groups)
     grads = dy.reshape(*dy.shape[:-1], groups, cout // groups)
@@ -240,14 +231,7 @@ def filter_grad_taps(
     grads = dy.astype(accumulate) if elementwise else dy.reshape(*dy.shape[:-1], groups, cout_g)
     contract = tuple(range(rank + 1))
     taps = []
-    for t in itertools.product(*(range(k) for k in kernel_sizes)):
-        start = (0, *(a * d for a, d in zip(t, dilations)), 0)
-        limit = (
-            x.shape[0],
-            *(a + (m - 1) * s + 1 for a, m, s in zip(start[1:], ms, strides)),
-            x.shape[-1],
-        )
-        view = lax.slice(x, start, limit, (1, *strides, 1))
+    for _, view in _core.tap_views(x, kernel_sizes, strides, dilations, ms):
         if elementwise:
             taps.append(jnp.sum(view.astype(accumulate) * grads, axis=contract)[None, :])
             continue

@@ -19,10 +19,7 @@ gradient. The names here choose only how the values are computed.
 
 from __future__ import annotations
 
-import itertools
-
 import jax.numpy as jnp
-from jax import lax
 
 from jconv import _core, _onednn, _shapes
 
@@ -98,14 +95,8 @@ def forward_taps(
         for n, k, s, d in zip(x.shape[1:-1], ks, strides, dilations)
     ]
     y = None
-    for t in itertools.product(*(range(k) for k in ks)):
-        start = (0, *(a * d for a, d in zip(t, dilations)), 0)
-        limit = (
-            x.shape[0],
-            *(a + (q - 1) * s + 1 for a, q, s in zip(start[1:], out_sizes, strides)),
-            x.shape[-1],
-        )
-        term = lax.slice(x, start, limit, (1, *strides, 1)) * w[tuple(t) + (0,)]
+    for t, view in _core.tap_views(x, ks, strides, dilations, out_sizes):
+        term = view * w[tuple(t) + (0,)]
         y = term if y is None else y + term
     return y.astype(out_dtype)
 
