@@ -61,6 +61,40 @@ def torch_transpose_size(m: int, k: int, s: int, d: int, p: int, output_padding:
     return (m - 1) * s - 2 * p + effective_kernel_size(k, d) + output_padding
 
 
+def padding_mode_limit(mode: str, n: int) -> int | None:
+    """The largest pad per side that PyTorch's ``F.pad(mode=...)`` accepts on a dim of size ``n``.
+
+    ``"reflect"`` mirrors without repeating the edge, so a pad ``p`` reads ``x[1..p]``:
+    ``p <= n - 1``. ``"circular"`` wraps at most once: ``p <= n``. ``"replicate"`` repeats the edge
+    and ``"zeros"`` adds zeros: no limit (``None``).
+
+    >>> padding_mode_limit("reflect", 3), padding_mode_limit("circular", 3)
+    (2, 3)
+    >>> padding_mode_limit("replicate", 3) is None
+    True
+    """
+    if mode == "reflect":
+        return n - 1
+    if mode == "circular":
+        return n
+    return None
+
+
+def torch_output_padding(n: int, m: int, k: int, s: int, d: int, p: int) -> int | None:
+    """The ``output_padding`` that makes a PyTorch transposed conv's output size ``n``, as
+    ``ConvTranspose*d.forward(x, output_size=...)`` picks it; ``None`` if ``n`` is out of range.
+
+    PyTorch allows ``n`` from ``n_min = (m - 1) * s - 2 p + d (k - 1) + 1``
+    (:func:`torch_transpose_size` with no output padding) to ``n_min + s - 1`` and returns
+    ``n - n_min``.
+
+    >>> torch_output_padding(10, 4, 3, 2, 1, 0), torch_output_padding(11, 4, 3, 2, 1, 0)
+    (1, None)
+    """
+    first = torch_transpose_size(m, k, s, d, p, 0)
+    return n - first if first <= n <= first + s - 1 else None
+
+
 def conv_output_size(n: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
     """Forward output size ``m = (n + lo + hi - k_eff) // s + 1``.
 

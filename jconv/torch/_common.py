@@ -139,3 +139,35 @@ def add_bias(y: jax.Array, b: jax.Array | None) -> jax.Array:
     if b is None:
         return y
     return y + b.reshape(-1, *(1,) * (y.ndim - 2)).astype(y.dtype)
+
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+_NUMPY_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def padding_mode(
+    fn: str, value: Any, sizes: Sequence[int], pads: Sequence[_shapes.Pair], name: str = "input"
+) -> str:
+    """``padding_mode`` checked as ``torch.nn.Conv*d`` checks it, and its pads against the input
+    as ``F.pad`` checks them (:func:`jconv._shapes.padding_mode_limit`)."""
+    if not isinstance(value, str) or value not in PADDING_MODES:
+        raise ValueError(
+            f"{fn}: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, but got "
+            f"padding_mode={value!r}"
+        )
+    rank = len(sizes)
+    for i, (n, (lo, hi)) in enumerate(zip(sizes, pads)):
+        limit = _shapes.padding_mode_limit(value, n)
+        if limit is not None and max(lo, hi) > limit:
+            rule = "smaller than" if value == "reflect" else "at most"
+            raise ValueError(
+                f"{fn}: padding_mode={value!r} needs the padding {rule} the {name} size: padding "
+                f"({lo}, {hi}) in {_args.dim_name(rank, i)} of {name} size {n} (at most {limit})"
+            )
+    return value
+
+
+def pad(x: jax.Array, pads: Sequence[_shapes.Pair], mode: str) -> jax.Array:
+    """``F.pad(x, pads, mode)`` on the spatial dims of ``(N, C, *spatial)`` data: reflect (no edge
+    repeat), replicate (numpy's ``"edge"``) or circular (``"wrap"``)."""
+    return jnp.pad(x, ((0, 0), (0, 0), *pads), mode=_NUMPY_MODES[mode])

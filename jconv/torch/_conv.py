@@ -13,12 +13,25 @@ from jconv import _args, _jit, _shapes
 from jconv.torch import _common
 
 
-def _conv_body(x: jax.Array, w: jax.Array, b: jax.Array | None, **settings: Any) -> jax.Array:
-    """PyTorch's weight moved to TensorFlow's layout and the bias added, in one jit."""
-    return _common.add_bias(_jit.conv_body(x, _common.to_tf_forward(w), **settings), b)
+def _conv_body(
+    x: jax.Array,
+    w: jax.Array,
+    b: jax.Array | None,
+    *,
+    padding_mode: str,
+    padding: tuple[_shapes.Pair, ...],
+    **settings: Any,
+) -> jax.Array:
+    """PyTorch's weight moved to TensorFlow's layout and the bias added, in one jit; a padding
+    mode other than zeros pads the input first, as ``torch.nn.Conv*d`` does, and the conv adds
+    none."""
+    if padding_mode != "zeros":
+        x, padding = _common.pad(x, padding, padding_mode), ((0, 0),) * len(padding)
+    y = _jit.conv_body(x, _common.to_tf_forward(w), padding=padding, **settings)
+    return _common.add_bias(y, b)
 
 
-_conv_jit = jax.jit(_conv_body, static_argnames=_jit.CONV_STATIC)
+_conv_jit = jax.jit(_conv_body, static_argnames=(*_jit.CONV_STATIC, "padding_mode"))
 
 
 def _conv(
@@ -32,6 +45,7 @@ def _conv(
     padding: str | int | Sequence[int],
     dilation: int | Sequence[int],
     groups: int,
+    padding_mode: str,
     precision: lax.PrecisionLike,
     preferred_element_type: DTypeLike | None,
     method: str,
@@ -47,6 +61,7 @@ def _conv(
     _common.at_least_groups(fn, "weight.shape[0] (output channels)", w.shape[0], g)
     pads = _common.padding(fn, padding, rank, ks, ss, ds)
     _args.torch_window_fits(fn, x.shape[2:], ks, ds, pads)
+    mode = _common.padding_mode(fn, padding_mode, x.shape[2:], pads)
     b = _common.bias(fn, bias, w.shape[0], x)
     pet = _args.element_type(fn, preferred_element_type)
     method, grad_method = _args.forward_methods(fn, method, grad_method, x.dtype, w.shape[1], pet)
@@ -68,6 +83,7 @@ def _conv(
         padding=pads,
         dilations=ds,
         groups=g,
+        padding_mode=mode,
         channels_first=True,
         precision=_args.precision(fn, precision),
         preferred_element_type=pet,
@@ -86,6 +102,7 @@ def conv1d(
     dilation: int | Sequence[int] = 1,
     groups: int = 1,
     *,
+    padding_mode: str = "zeros",
     precision: lax.PrecisionLike = None,
     preferred_element_type: DTypeLike | None = None,
     method: str = "auto",
@@ -105,6 +122,10 @@ def conv1d(
       stride, dilation: int or one per spatial dim (>= 1).
       padding: int, tuple, ``"same"`` or ``"valid"``.
       groups: splits the channels; must divide ``C_in`` and ``C_out``.
+      padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``: how the
+        ``padding`` is filled, as ``torch.nn.Conv*d(padding_mode=...)`` (which pads with
+        ``F.pad`` and then convolves unpadded); reflect needs ``padding < n``, circular
+        ``padding <= n``.
       precision, preferred_element_type: passed to XLA.
       method, grad_method: the derivations of the values and of the derivatives, as
         :func:`jconv.conv` (``grad_method="jax"``: JAX's own rule).
@@ -114,7 +135,8 @@ def conv1d(
 
     Raises:
       ValueError: group/channel mismatch, bad stride/padding/dilation, a kernel larger than the
-        padded input, ``"same"`` with stride > 1, an unknown ``method`` / ``grad_method``.
+        padded input, ``"same"`` with stride > 1, an unknown ``method`` / ``grad_method`` /
+        ``padding_mode``, a reflect or circular padding too large for the input.
       TypeError: bad dtypes.
 
     Examples:
@@ -134,6 +156,7 @@ def conv1d(
         padding=padding,
         dilation=dilation,
         groups=groups,
+        padding_mode=padding_mode,
         precision=precision,
         preferred_element_type=preferred_element_type,
         method=method,
@@ -150,6 +173,7 @@ def conv2d(
     dilation: int | Sequence[int] = 1,
     groups: int = 1,
     *,
+    padding_mode: str = "zeros",
     precision: lax.PrecisionLike = None,
     preferred_element_type: DTypeLike | None = None,
     method: str = "auto",
@@ -169,6 +193,10 @@ def conv2d(
       stride, dilation: int or one per spatial dim (>= 1).
       padding: int, tuple, ``"same"`` or ``"valid"``.
       groups: splits the channels; must divide ``C_in`` and ``C_out``.
+      padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``: how the
+        ``padding`` is filled, as ``torch.nn.Conv*d(padding_mode=...)`` (which pads with
+        ``F.pad`` and then convolves unpadded); reflect needs ``padding < n``, circular
+        ``padding <= n``.
       precision, preferred_element_type: passed to XLA.
       method, grad_method: the derivations of the values and of the derivatives, as
         :func:`jconv.conv` (``grad_method="jax"``: JAX's own rule).
@@ -178,7 +206,8 @@ def conv2d(
 
     Raises:
       ValueError: group/channel mismatch, bad stride/padding/dilation, a kernel larger than the
-        padded input, ``"same"`` with stride > 1, an unknown ``method`` / ``grad_method``.
+        padded input, ``"same"`` with stride > 1, an unknown ``method`` / ``grad_method`` /
+        ``padding_mode``, a reflect or circular padding too large for the input.
       TypeError: bad dtypes.
 
     Examples:
@@ -198,6 +227,7 @@ def conv2d(
         padding=padding,
         dilation=dilation,
         groups=groups,
+        padding_mode=padding_mode,
         precision=precision,
         preferred_element_type=preferred_element_type,
         method=method,
@@ -214,6 +244,7 @@ def conv3d(
     dilation: int | Sequence[int] = 1,
     groups: int = 1,
     *,
+    padding_mode: str = "zeros",
     precision: lax.PrecisionLike = None,
     preferred_element_type: DTypeLike | None = None,
     method: str = "auto",
@@ -233,6 +264,10 @@ def conv3d(
       stride, dilation: int or one per spatial dim (>= 1).
       padding: int, tuple, ``"same"`` or ``"valid"``.
       groups: splits the channels; must divide ``C_in`` and ``C_out``.
+      padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``: how the
+        ``padding`` is filled, as ``torch.nn.Conv*d(padding_mode=...)`` (which pads with
+        ``F.pad`` and then convolves unpadded); reflect needs ``padding < n``, circular
+        ``padding <= n``.
       precision, preferred_element_type: passed to XLA.
       method, grad_method: the derivations of the values and of the derivatives, as
         :func:`jconv.conv` (``grad_method="jax"``: JAX's own rule).
@@ -242,7 +277,8 @@ def conv3d(
 
     Raises:
       ValueError: group/channel mismatch, bad stride/padding/dilation, a kernel larger than the
-        padded input, ``"same"`` with stride > 1, an unknown ``method`` / ``grad_method``.
+        padded input, ``"same"`` with stride > 1, an unknown ``method`` / ``grad_method`` /
+        ``padding_mode``, a reflect or circular padding too large for the input.
       TypeError: bad dtypes.
 
     Examples:
@@ -262,6 +298,7 @@ def conv3d(
         padding=padding,
         dilation=dilation,
         groups=groups,
+        padding_mode=padding_mode,
         precision=precision,
         preferred_element_type=preferred_element_type,
         method=method,
