@@ -146,6 +146,7 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     )
+    monkeypatch.setenv("JCONV_NOTEBOOK_QUICK", "1")  # every cell, fewer training steps and runs
     client = nbclient.NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     )
