@@ -7,8 +7,8 @@ torch_model.state_dict())`` (or ``jconv.equinox.load_state_dict``) ports the wei
   image through four ``ConvTranspose2d`` (4x4 kernels, stride 2, padding 1) in an
   ``nn.Sequential`` (normalisation layers left out: jconv provides the conv layers only).
 * ``UNet``: a small U-Net with a reflect-padded stem, a strided down conv, a 3x3 stride-2
-  up-conv called with ``output_size=`` of its skip (which picks 13 or 14 from 7), a skip concatenation and a replicate-padded
-  decoder conv (odd input sizes work).
+  up-conv called with ``output_size=`` of its skip (13 or 14 rows from 7: odd sizes work), a
+  skip concatenation and a replicate-padded decoder conv.
 * ``Block1d``: a vocoder-style 1-D block, an 8x upsampling ``ConvTranspose1d`` then a residual
   dilated grouped ``Conv1d`` with ``padding="same"`` and reflect padding.
 * ``Block3d``: a 3-D encoder-decoder block, a circular-padded conv, a strided grouped conv and a
@@ -132,9 +132,7 @@ def nnx_models():
             self.down = L.Conv2d(width, 2 * width, 3, stride=2, padding=1, rngs=rngs)
             self.mid = L.Conv2d(2 * width, 2 * width, 3, padding="same", rngs=rngs)
             self.up = L.ConvTranspose2d(2 * width, width, 3, stride=2, padding=1, rngs=rngs)
-            self.dec = L.Conv2d(
-                2 * width, width, 3, padding=1, padding_mode="replicate", rngs=rngs
-            )
+            self.dec = L.Conv2d(2 * width, width, 3, padding=1, padding_mode="replicate", rngs=rngs)
             self.head = L.Conv2d(width, channels, 1, rngs=rngs)
 
         def __call__(self, x):

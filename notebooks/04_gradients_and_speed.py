@@ -48,12 +48,11 @@ import numpy as np
 from jax import lax
 
 import jconv
-
-# The tests run every cell with JCONV_NOTEBOOK_QUICK=1: fewer training steps and timed runs.
-QUICK = os.environ.get("JCONV_NOTEBOOK_QUICK") == "1"
 import jconv.bench
 import jconv.torch as jt
 
+# The tests run every cell with JCONV_NOTEBOOK_QUICK=1: fewer training steps and timed runs.
+QUICK = os.environ.get("JCONV_NOTEBOOK_QUICK") == "1"
 jax.config.update("jax_enable_x64", True)
 
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "font.size": 9})
