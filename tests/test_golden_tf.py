@@ -1,4 +1,4 @@
-"""jconv against TensorFlow's stored results: every golden case, both dtypes, the methods in turn.
+"""jconv against TensorFlow's stored results: every golden case, dtypes and methods in turn.
 
 ``tests/data/golden_tf.npz`` holds about 200 cases computed by TensorFlow (made by
 ``tests/data/make_golden.py``, which names the versions and keeps only cases on which TensorFlow's
@@ -6,10 +6,9 @@ float32 and float64 kernels agree); TensorFlow is not needed here. Inputs are in
 every method must reproduce TensorFlow exactly, in float32 as in float64.
 
 Every distinct configuration costs an XLA compile (jconv jits each op internally, so "eager"
-calls compile too), and compiling dominates the runtime. So each case runs
-
-* under ``jax.jit`` (settings closed over, arrays traced) with one method of its op, in one dtype;
-* eagerly with another method in the other dtype.
+calls compile too), and compiling dominates the runtime. So each case runs once, jitted
+(settings closed over, arrays traced) or eagerly, with one method of its op in one dtype
+(:func:`turns`).
 
 The dtypes alternate and the methods (``"auto"`` and each of :data:`jconv.TRANSPOSE_METHODS` /
 :data:`jconv.FILTER_GRAD_METHODS`) take turns across the cases of each op family (see
@@ -82,49 +81,43 @@ def test_golden_file_is_complete():
 
 
 def turns():
-    """Per case: the method and dtype it is jitted in, and the method and dtype it runs eagerly
-    with.
+    """Per case: the method, dtype and mode (jitted or eager) it runs in, once.
 
-    The jit dtype alternates within each op family and the eager run uses the other dtype, so
-    every case is checked in both dtypes; the methods take turns so that each op family runs
-    every method jitted and eagerly in both dtypes across its cases.
+    Within each op family the dtype alternates case by case and the methods take turns every two
+    cases, so each family runs every method in both dtypes; the mode flips after each full round
+    of methods, so each (method, dtype) also runs both jitted and eagerly where the family has
+    enough cases (that jit equals eager for every op is tests/test_jit.py's).
     """
-    jit, eager, count = [], [], {}
+    runs, count = [], {}
     for case in CASES:
         cid, ms = case["config"]["id"], methods(case["config"]["op"])
         j = count[ms] = count.get(ms, -1) + 1
-        jit_dtype, eager_dtype = DTYPES[j % 2], DTYPES[1 - j % 2]
-        method = ms[(j // 2) % len(ms)]
-        jit_method = ms[(j // 2 + 1) % len(ms)]
-        jid = f"{cid}-{jit_dtype}" if jit_method is None else f"{cid}-{jit_method}-{jit_dtype}"
-        jit.append(pytest.param(case, jit_method, jit_dtype, id=jid))
-        eid = f"{cid}-{eager_dtype}" if method is None else f"{cid}-{method}-{eager_dtype}"
-        eager.append(pytest.param(case, method, eager_dtype, id=eid))
-    return jit, eager
+        dtype, method = DTYPES[j % 2], ms[(j // 2) % len(ms)]
+        mode = ("jit", "eager")[(j // (2 * len(ms))) % 2]
+        rid = "-".join(str(p) for p in (cid, method, dtype, mode) if p is not None)
+        runs.append(pytest.param(case, method, dtype, mode, id=rid))
+    return runs
 
 
 DTYPES = ("float32", "float64")
-JIT, EAGER = turns()
+RUNS = turns()
 
 
-@pytest.mark.parametrize(("case", "method", "dtype"), JIT, indirect=["dtype"])
-def test_jit(case, method, dtype):
+@pytest.mark.parametrize(("case", "method", "dtype", "mode"), RUNS, indirect=["dtype"])
+def test_golden(case, method, dtype, mode):
     call = caller(case["config"])
-    jitted = jax.jit(lambda *arrays: call(*arrays, method=method))
-    check(case, lambda *arrays, method: jitted(*arrays), dtype, [method])
-
-
-@pytest.mark.parametrize(("case", "method", "dtype"), EAGER, indirect=["dtype"])
-def test_eager(case, method, dtype):
-    check(case, caller(case["config"]), dtype, [method])
+    if mode == "jit":
+        jitted = jax.jit(lambda *arrays: call(*arrays, method=method))
+        check(case, lambda *arrays, method: jitted(*arrays), dtype, [method])
+    else:
+        check(case, call, dtype, [method])
 
 
 def test_turns_cover_every_method_and_dtype():
     for ms in {methods(case["config"]["op"]) for case in CASES}:
-        family = [p.values for p in EAGER if methods(p.values[0]["config"]["op"]) == ms]
-        assert {(m, d) for _, m, d in family} == {(m, d) for m in ms for d in DTYPES}
-        family = [p.values for p in JIT if methods(p.values[0]["config"]["op"]) == ms]
-        assert {(m, d) for _, m, d in family} == {(m, d) for m in ms for d in DTYPES}
+        family = [p.values for p in RUNS if methods(p.values[0]["config"]["op"]) == ms]
+        assert {(m, d) for _, m, d, _ in family} == {(m, d) for m in ms for d in DTYPES}
+        assert {mode for *_, mode in family} == {"jit", "eager"}
 
 
 def check(case, call, dtype, ms):
