@@ -215,3 +215,23 @@ def test_formerly_refused_zero_size_results():
     assert jconv.conv2d(jnp.ones((1, 0, 5, 4)), W, padding="SAME").shape == (1, 0, 5, 6)
     assert jconv.conv2d(jnp.ones((1, 2, 2, 4)), W).shape == (1, 0, 0, 6)
     assert jconv.conv_output_shape((2, 2), 3) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "mode, padding, words",
+    [
+        ("mirror", 1, ["padding_mode must be one of 'zeros', 'reflect'", "'mirror'"]),
+        (None, 1, ["padding_mode", "None"]),
+        ("reflect", 3, ["'reflect' needs the padding smaller than", "width", "size 3", "most 2"]),
+        ("circular", (1, 4), ["'circular' needs the padding at most", "width", "(4, 4)"]),
+    ],
+)
+def test_torch_padding_mode_refusals(mode, padding, words):
+    import jconv.torch as jt
+
+    with pytest.raises(ValueError) as info:
+        jt.conv2d(
+            jnp.ones((1, 2, 5, 3)), jnp.ones((2, 2, 3, 3)), padding=padding, padding_mode=mode
+        )
+    for word in ["jconv.torch.conv2d", *words]:
+        assert word in str(info.value), str(info.value)
