@@ -198,9 +198,10 @@ assert set(nnx_sd) == set(eqx_sd) == set(sd)
 #
 # Then the three models get the same batch of codes. In float32 the outputs can differ in the
 # last bits: the frameworks add up the products of each convolution in different orders.
-# Each sum has at most $64 \cdot 4 \cdot 4 = 1024$ terms, so the differences should be a few
-# units of $2^{-24} \approx 6 \cdot 10^{-8}$ relative to the output scale, far below the
-# $10^{-5}$ asserted.
+# The longest sums have $64 \cdot 2 \cdot 2 = 256$ terms (in `stem.2`, with stride 2, each
+# output pixel meets 2 of the 4 kernel rows and 2 of the 4 columns), so the differences
+# should be a few units of $2^{-24} \approx 6 \cdot 10^{-8}$ relative to the output scale,
+# far below the $10^{-5}$ asserted.
 
 # %%
 jconv.nnx.load_state_dict(nnx_model, sd)
