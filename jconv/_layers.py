@@ -155,6 +155,26 @@ def init(spec: ConvSpec, key: jax.Array, dtype: DTypeLike) -> tuple[jax.Array, j
     return w, jax.random.uniform(kb, (spec.out_channels,), dtype, -bound, bound)
 
 
+def build(
+    name: str, rank: int, transposed: bool, key: jax.Array, dtype: DTypeLike, *torch_args: Any
+) -> tuple[ConvSpec, jax.Array, jax.Array | None]:
+    """The :class:`ConvSpec` and PyTorch-initialised ``(weight, bias)`` of a layer built with
+    ``torch.nn``'s positional arguments in its own order: ``Conv*d(in_channels, out_channels,
+    kernel_size, stride, padding, dilation, groups, bias, padding_mode)`` or
+    ``ConvTranspose*d(in_channels, out_channels, kernel_size, stride, padding, output_padding,
+    groups, bias, dilation, padding_mode)``."""
+    if transposed:
+        cin, cout, k, stride, padding, output_padding, groups, bias, dilation, mode = torch_args
+    else:
+        cin, cout, k, stride, padding, dilation, groups, bias, mode = torch_args
+        output_padding = 0
+    spec = conv_spec(
+        name, rank, transposed, cin, cout, k, stride, padding, dilation, groups, bias, mode,
+        output_padding,
+    )  # fmt: skip
+    return (spec, *init(spec, key, dtype))
+
+
 def _data(spec: ConvSpec, x: jax.Array) -> int:
     """The number of non-spatial dims of ``x`` (2 batched, 1 unbatched); checks its channels."""
     if x.ndim not in (spec.rank + 1, spec.rank + 2):

@@ -126,7 +126,7 @@ def enabled() -> bool:
     cases = ((((1, 0), (0, 2)), (1, 1), (1, 1), 2), (((1, 0), (2, 1)), (2, 1), (1, 2), 2))
     try:  # eagerly, also when first asked inside a trace
         with jax.ensure_compile_time_eval():
-            cpu = jax.devices("cpu")[0]
+            cpu = jax.local_devices(backend="cpu")[0]  # this process's own device
             x, w = jax.device_put(x, cpu), jax.device_put(w, cpu)
             for padding, strides, dilations, groups in cases:
                 args = (padding, strides, dilations, groups)

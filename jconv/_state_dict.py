@@ -15,6 +15,14 @@ def key(parts: Sequence[Any]) -> str:
     return ".".join(str(p) for p in parts)
 
 
+def torch_key(parts: Sequence[Any], parents: Sequence[Any], sequential: type) -> str:
+    """PyTorch's key of a leaf reached through ``parts`` (``parents[i]`` holds ``parts[i]``): a
+    ``sequential`` container's ``layers`` level is dropped, since ``torch.nn.Sequential`` names
+    its children ``0``, ``1``, ... directly (``up.layers.0.weight`` -> ``up.0.weight``)."""
+    kept = [p for p, o in zip(parts, parents) if not (isinstance(o, sequential) and p == "layers")]
+    return key(kept)
+
+
 def as_numpy(fn: str, name: str, value: Any) -> np.ndarray:
     """A torch tensor (any device, grad or not; bfloat16 through float32), a NumPy or JAX array,
     as a NumPy array."""

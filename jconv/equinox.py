@@ -82,10 +82,7 @@ class _Conv(_layers.TorchAttributes, eqx.Module):
         key: jax.Array,
     ):
         name = f"jconv.equinox.{type(self).__name__}"
-        self.spec = _layers.conv_spec(
-            name,
-            self.rank,
-            False,
+        torch_args = (
             in_channels,
             out_channels,
             kernel_size,
@@ -96,7 +93,9 @@ class _Conv(_layers.TorchAttributes, eqx.Module):
             bias,
             padding_mode,
         )
-        self.weight, self.bias = _layers.init(self.spec, key, dtype)
+        self.spec, self.weight, self.bias = _layers.build(
+            name, self.rank, False, key, dtype, *torch_args
+        )
 
     def __call__(self, x: ArrayLike, *, key: jax.Array | None = None) -> jax.Array:
         """``key`` is unused (Equinox's layer convention)."""
@@ -128,22 +127,21 @@ class _ConvTranspose(_layers.TorchAttributes, eqx.Module):
         key: jax.Array,
     ):
         name = f"jconv.equinox.{type(self).__name__}"
-        self.spec = _layers.conv_spec(
-            name,
-            self.rank,
-            True,
+        torch_args = (
             in_channels,
             out_channels,
             kernel_size,
             stride,
             padding,
-            dilation,
+            output_padding,
             groups,
             bias,
+            dilation,
             padding_mode,
-            output_padding,
         )
-        self.weight, self.bias = _layers.init(self.spec, key, dtype)
+        self.spec, self.weight, self.bias = _layers.build(
+            name, self.rank, True, key, dtype, *torch_args
+        )
 
     def __call__(
         self,
@@ -224,13 +222,13 @@ def _leaves(module: Any) -> tuple[list[tuple[str | None, Any]], Any]:
         if not eqx.is_array(leaf):
             out.append((None, leaf))
             continue
-        obj, parts = module, []
+        obj, parts, parents = module, [], []
         for k in path:
             part = _path_part(k)
-            if not (isinstance(obj, eqx.nn.Sequential) and part == "layers"):
-                parts.append(part)
+            parts.append(part)
+            parents.append(obj)
             obj = getattr(obj, part) if isinstance(k, jax.tree_util.GetAttrKey) else obj[part]
-        out.append((_state_dict.key(parts), leaf))
+        out.append((_state_dict.torch_key(parts, parents, eqx.nn.Sequential), leaf))
     return out, treedef
 
 

@@ -79,10 +79,7 @@ class _Conv(_layers.TorchAttributes, nnx.Module):
         rngs: nnx.Rngs,
     ):
         name = f"jconv.nnx.{type(self).__name__}"
-        self.spec = _layers.conv_spec(
-            name,
-            self.rank,
-            False,
+        torch_args = (
             in_channels,
             out_channels,
             kernel_size,
@@ -93,7 +90,7 @@ class _Conv(_layers.TorchAttributes, nnx.Module):
             bias,
             padding_mode,
         )
-        w, b = _layers.init(self.spec, rngs.params(), dtype)
+        self.spec, w, b = _layers.build(name, self.rank, False, rngs.params(), dtype, *torch_args)
         self.weight = nnx.Param(w)
         self.bias = None if b is None else nnx.Param(b)
 
@@ -124,22 +121,19 @@ class _ConvTranspose(_layers.TorchAttributes, nnx.Module):
         rngs: nnx.Rngs,
     ):
         name = f"jconv.nnx.{type(self).__name__}"
-        self.spec = _layers.conv_spec(
-            name,
-            self.rank,
-            True,
+        torch_args = (
             in_channels,
             out_channels,
             kernel_size,
             stride,
             padding,
-            dilation,
+            output_padding,
             groups,
             bias,
+            dilation,
             padding_mode,
-            output_padding,
         )
-        w, b = _layers.init(self.spec, rngs.params(), dtype)
+        self.spec, w, b = _layers.build(name, self.rank, True, rngs.params(), dtype, *torch_args)
         self.weight = nnx.Param(w)
         self.bias = None if b is None else nnx.Param(b)
 
@@ -199,12 +193,11 @@ def _variables(module: nnx.Module) -> dict[str, nnx.Variable]:
     state = nnx.state(module, (nnx.Param, nnx.BatchStat))
     for path, _ in nnx.to_flat_state(state):
         obj: Any = module
-        parts = []
+        parents = []
         for part in path:
-            if not (isinstance(obj, nnx.Sequential) and part == "layers"):
-                parts.append(part)
+            parents.append(obj)
             obj = obj[part] if isinstance(part, int) else getattr(obj, str(part))
-        out[_state_dict.key(parts)] = obj
+        out[_state_dict.torch_key(path, parents, nnx.Sequential)] = obj
     return out
 
 
