@@ -89,6 +89,11 @@ def _reference(op, cfg, n, a, b, w_shape):
         return reference.conv_backprop_input((cfg["batch"], *n, cfg["cx"]), a, b, ss, pads, ds)
     if op == "filter":
         return reference.conv_backprop_filter(a, w_shape, b, ss, pads, ds)
+    mode = cfg.get("padding_mode", "zeros")
+    if mode != "zeros":  # PyTorch pads the input by the mode, then convolves it unpadded
+        np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+        a = np.pad(a, [(0, 0), *pads, (0, 0)], mode=np_mode)
+        pads = [(0, 0)] * len(pads)
     return reference.conv(a, b, ss, pads, ds)
 
 
@@ -182,8 +187,18 @@ def _call(cfg, shapes):
             wsize = list(_api_shape("w", w_shape, cfg))
             f = lambda a, b: fn(a, wsize, b, ss, padding, ds, groups, method=method)  # noqa: E731
         else:
+            mode = cfg.get("padding_mode", "zeros")
             f = lambda a, b: fn(  # noqa: E731
-                a, b, None, ss, padding, ds, groups, method=method, grad_method=grad_method
+                a,
+                b,
+                None,
+                ss,
+                padding,
+                ds,
+                groups,
+                padding_mode=mode,
+                method=method,
+                grad_method=grad_method,
             )
     name = ("jconv.torch." if api == "torch" else "jconv.") + fn.__name__
     return name, f, {**shapes, "w": w_shape}

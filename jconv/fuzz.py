@@ -7,13 +7,15 @@ Configuration ``i`` of seed ``S`` is drawn from ``numpy.random.default_rng([S, i
 conv), a transform (the value, ``jax.grad``, ``jax.jvp``), a method (every listed one and
 ``"auto"``; for the forward conv also a ``grad_method``: ``"auto"``, ``"jax"`` or one derivation
 named for either gradient), rank 1-3, groups 1-4 (depthwise included), strides and dilations 1-3,
-kernels 1-5, sizes from 1 with every legal output size or ``output_padding``, a dtype (float16,
-bfloat16, float32, float64, complex64, complex128) and a mode: eager, ``jax.jit``, ``jax.vmap`` or
-``jax.jit`` with the data sharded over 8 host devices along the batch axis (1 row per device). About
-one in ten is made illegal (an unreachable output size, groups that do not divide, negative padding,
-a zero stride, an integer or mixed dtype, an unknown method) and must raise a
-``ValueError``/``TypeError`` that names the function; one in twenty has a zero-size dim and must
-either return the reference's result or raise such an error.
+kernels 1-5, sizes from 1 with every legal output size or ``output_padding``, PyTorch's padding
+modes for its forward convs (``"zeros"``, ``"reflect"``, ``"replicate"``, ``"circular"``), a dtype
+(float16, bfloat16, float32, float64, complex64, complex128) and a mode: eager, ``jax.jit``,
+``jax.vmap`` or ``jax.jit`` with the data sharded over 8 host devices along the batch axis (1 row
+per device). About one in ten is made illegal (an unreachable output size, groups that do not
+divide, negative padding, a zero stride, an integer or mixed dtype, an unknown method, a reflect or
+circular pad over its limit) and must raise a ``ValueError``/``TypeError`` that names the function;
+one in twenty has a zero-size dim and must either return the reference's result or raise such an
+error.
 
 Values are checked against :mod:`jconv.reference` in float64 on integer-valued data. The op is
 bilinear, ``f(a, b)``, so with random integer tangents ``ta, tb``, cotangent ``c`` and directions
@@ -43,10 +45,14 @@ from collections import Counter
 
 import numpy as np
 
+from jconv import _shapes
+
 OPS = ("transpose", "input", "filter", "conv")
 DTYPES = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128")
 MODES = ("eager", "jit", "vmap", "shard")
 ILLEGAL = ("unreachable", "groups", "negative_padding", "zero_stride", "dtype", "method")
+"""The illegal kinds :func:`draw` makes; a PyTorch padding mode's pad over its limit
+(``"padding_mode"``) also occurs, from the drawn sizes."""
 DEVICES = 8
 SLOW_S = 5.0
 HANG_S = 300.0
@@ -153,7 +159,29 @@ def draw(seed: int, i: int) -> dict:
         _make_illegal(rng, cfg)
     elif u < 0.15:
         _make_zero(rng, cfg)
+    _padding_mode(cfg)
     return cfg
+
+
+def _padding_mode(cfg: dict) -> None:
+    """Half the padded, legal, non-empty PyTorch forward convs pad by ``"reflect"``,
+    ``"replicate"`` or ``"circular"``, drawn from a stream of their own (``[seed, i, 2]``) so
+    that every other draw of a seed stays as it was. Where the drawn mode's pad exceeds its limit
+    on the drawn sizes (:func:`jconv._shapes.padding_mode_limit`), the configuration is illegal
+    (``"padding_mode"``) and must be refused."""
+    cfg["padding_mode"] = "zeros"
+    padded = any(lo or hi for lo, hi in cfg["pads"])
+    if cfg["api"] != "torch" or cfg["op"] != "conv" or cfg["illegal"] or cfg["zero"] or not padded:
+        return
+    rng = np.random.default_rng([cfg["seed"], cfg["i"], 2])
+    if rng.random() < 0.5:
+        return
+    mode = _pick(rng, ("reflect", "replicate", "circular"))
+    cfg["padding_mode"] = mode
+    limits = [_shapes.padding_mode_limit(mode, a) for a in cfg["n"]]
+    if any(lim is not None and max(p) > lim for lim, p in zip(limits, cfg["pads"])):
+        cfg.update(illegal="padding_mode", mode="eager", transform="value", unbatched=False)
+        cfg["batch"] = min(cfg["batch"], 2)
 
 
 def _sizes(rng, cfg, nmax) -> bool:
@@ -392,6 +420,7 @@ def describe(cfg: dict) -> str:
         "n",
         "m",
         "padding",
+        "padding_mode",
         "illegal",
         "zero",
     )

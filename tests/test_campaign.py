@@ -43,7 +43,16 @@ def test_draws_cover_every_api_op_method_rank_dtype_mode_and_bad_input():
         if c["op"] == "conv":
             gm = c["grad_method"]
             seen["grad_method", c["api"], gm if isinstance(gm, str) else tuple(gm)] += 1
-        for key in ("rank", "dtype", "mode", "transform", "illegal", "zero", "groups"):
+        for key in (
+            "rank",
+            "dtype",
+            "mode",
+            "transform",
+            "illegal",
+            "zero",
+            "groups",
+            "padding_mode",
+        ):
             seen[key, c[key]] += 1
         seen["depthwise", c["groups"] > 1 and c["cx"] == c["groups"]] += 1
         seen["stride", max(c["ss"])] += 1
@@ -75,7 +84,8 @@ def test_draws_cover_every_api_op_method_rank_dtype_mode_and_bad_input():
         ("dtype", fuzz.DTYPES),
         ("mode", fuzz.MODES),
         ("transform", ("value", "grad", "jvp")),
-        ("illegal", fuzz.ILLEGAL),
+        ("illegal", (*fuzz.ILLEGAL, "padding_mode")),
+        ("padding_mode", ("zeros", "reflect", "replicate", "circular")),
         ("zero", ("batch", "cx", "cy", "spatial")),
         ("groups", (1, 2, 3, 4)),
         ("stride", (1, 2, 3)),
