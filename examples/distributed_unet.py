@@ -39,11 +39,11 @@ environment (SLURM, Open MPI, Cloud TPU, ...); or pass them explicitly as above.
 feeds the rows of the global batch that fall on its own devices (``--batch`` must divide by the
 total device count).
 
-Two safeguards: jconv's oneDNN path is switched off (``JCONV_ONEDNN=0``, see the comment at the
-imports; the convolutions take jconv's patches form, which XLA partitions over the batch), and
-before the first step the processes compare hashes of their traced step: a process that traced
-another program fails at once with "the processes traced different training steps" instead of
-waiting in a collective its peers never join.
+Two safeguards: jconv's oneDNN path is switched off unless ``JCONV_ONEDNN`` is set (see the
+comment at the imports; the convolutions take jconv's patches form, which XLA partitions over the
+batch), and before the first step the processes compare hashes of their traced step: a process
+that traced another program fails at once with "the processes traced different training steps"
+instead of waiting in a collective its peers never join.
 """
 
 from __future__ import annotations
@@ -54,13 +54,12 @@ import os
 import sys
 from pathlib import Path
 
-# jconv's oneDNN path off, before jconv is imported, for every process count (so one process
-# traces the same program as N): its first-use check (jconv._onednn.enabled) runs on
-# jax.devices("cpu")[0], which is process 0's device, so it fails on every other process and
-# switches oneDNN off there only; the processes then compile different steps whose collectives
-# do not match, and gloo waits for them (30 minutes). And XLA's SPMD partitioner does not split
-# the oneDNN custom call over the batch: it all-gathers its operands and runs it replicated.
-os.environ["JCONV_ONEDNN"] = "0"
+# jconv's oneDNN path off by default, before jconv is imported: XLA's SPMD partitioner does not
+# split oneDNN's custom call over the batch (it all-gathers the operands and runs it replicated on
+# every device: the same losses, no data parallelism), while jconv's patches form is partitioned.
+# JCONV_ONEDNN=1 runs it anyway (every process decides alike: jconv's first-use check runs on the
+# process's own device).
+os.environ.setdefault("JCONV_ONEDNN", "0")
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
