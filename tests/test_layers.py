@@ -60,18 +60,30 @@ def load(lib, layer, sd):
 
 
 def value_and_grads(lib, layer, x, r, output_size):
-    """``layer(x)`` and the gradients of ``sum(layer(x) * r)`` for x, weight and bias."""
+    """``layer(x)`` and the gradients of ``sum(layer(x) * r)`` for x, weight and bias, in one
+    jitted call (eagerly each of jconv's ops would compile on its own; a layer's eager call is
+    test_state_dict_loads_into_pytorch_and_back's)."""
     kwargs = {} if output_size is None else {"output_size": output_size}
     if lib == "nnx":
         graphdef, params = nnx.split(layer)
-        y, pull = jax.vjp(lambda x, p: nnx.merge(graphdef, p)(x, **kwargs), x, params)
-        gx, gp = pull(r)
+
+        @jax.jit
+        def vjp_nnx(x, params, r):
+            y, pull = jax.vjp(lambda x, p: nnx.merge(graphdef, p)(x, **kwargs), x, params)
+            return y, pull(r)
+
+        y, (gx, gp) = vjp_nnx(x, params, r)
         gp = nnx.merge(graphdef, gp)
         gw = gp.weight.get_value()
         gb = None if gp.bias is None else gp.bias.get_value()
     else:
-        y, pull = jax.vjp(lambda x, m: m(x, **kwargs), x, layer)
-        gx, gm = pull(r)
+
+        @jax.jit
+        def vjp_eqx(x, layer, r):
+            y, pull = jax.vjp(lambda x, m: m(x, **kwargs), x, layer)
+            return y, pull(r)
+
+        y, (gx, gm) = vjp_eqx(x, layer, r)
         gw, gb = gm.weight, gm.bias
     return y, gx, gw, gb
 
