@@ -217,24 +217,37 @@ def filter_grad_taps(
     depthwise conv (one input channel per group, one output channel per group) each tap's
     contraction is an elementwise product summed over batch and positions, which XLA fuses
     into one reduction; otherwise a ``dot_general`` with the groups as a batch dimension.
+
+    On CPU the depthwise sums run one example at a time (``lax.map``), all taps of an example
+    while its data is in cache, then add over the batch: XLA:CPU reduces the leading dims of
+    ``(N, *M, C)`` reading with a stride of ``C``, so the whole-batch reductions stream the
+    batch from memory once per tap (about 3x slower on an 8 x 64 x 64 x 128 depthwise 3x3).
     """
     rank = x.ndim - 2
     ms = dy.shape[1:-1]
     cin, cout = x.shape[-1], dy.shape[-1]
     cin_g, cout_g = cin // groups, cout // groups
-    x = _core.zero_pad(
-        x, _common.tight_pads(x.shape[1:-1], ms, kernel_sizes, strides, dilations, padding)
-    )
+    pads = _common.tight_pads(x.shape[1:-1], ms, kernel_sizes, strides, dilations, padding)
     out_dtype = preferred_element_type or x.dtype
     accumulate = _common.accumulation_dtype(out_dtype) or out_dtype
     elementwise = cin_g == 1 and cout_g == 1
     grads = dy.astype(accumulate) if elementwise else dy.reshape(*dy.shape[:-1], groups, cout_g)
     contract = tuple(range(rank + 1))
+    if elementwise:
+
+        def tap_sums(x, grads):  # (T, C): each tap's sum over the examples and positions
+            views = _core.tap_views(_core.zero_pad(x, pads), kernel_sizes, strides, dilations, ms)
+            return jnp.stack([jnp.sum(v.astype(accumulate) * grads, contract) for _, v in views])
+
+        if jax.default_backend() == "cpu" and x.shape[0] != 1:  # padded per example, too
+            per_example = lax.map(lambda a: tap_sums(a[0][None], a[1][None]), (x, grads))
+            sums = jnp.sum(per_example, axis=0)
+        else:
+            sums = tap_sums(x, grads)
+        return sums.reshape(*kernel_sizes, cin_g, cout).astype(out_dtype)
+    x = _core.zero_pad(x, pads)
     taps = []
     for _, view in _core.tap_views(x, kernel_sizes, strides, dilations, ms):
-        if elementwise:
-            taps.append(jnp.sum(view.astype(accumulate) * grads, axis=contract)[None, :])
-            continue
         view = view.reshape(*view.shape[:-1], groups, cin_g)
         # (N, *M, g, c) x (N, *M, g, o) -> (g, c, o)
         tap = lax.dot_general(
