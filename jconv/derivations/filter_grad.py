@@ -222,6 +222,8 @@ def filter_grad_taps(
     while its data is in cache, then add over the batch: XLA:CPU reduces the leading dims of
     ``(N, *M, C)`` reading with a stride of ``C``, so the whole-batch reductions stream the
     batch from memory once per tap (about 3x slower on an 8 x 64 x 64 x 128 depthwise 3x3).
+    Each example is zero-padded inside the loop: a pad of the whole batch outside it would be
+    fused into every slice (a bounds check per element, about 1.7x slower).
     """
     rank = x.ndim - 2
     ms = dy.shape[1:-1]
