@@ -76,6 +76,20 @@ def test_enabled_and_emitted():
     assert "__onednn$convolution" in f.lower(x, w).compile().as_text()
 
 
+@needs_onednn
+def test_first_use_check_runs_on_this_process_device(monkeypatch):
+    """In a multi-process run ``jax.devices()`` lists every process's devices, process 0's
+    first; the check must use this process's own device, or it fails off process 0 and the
+    processes trace different programs (a collective that never completes). Here
+    ``jax.devices`` answers with a device of another process."""
+
+    class OtherProcessDevice:
+        platform, process_index = "cpu", 1
+
+    monkeypatch.setattr(jax, "devices", lambda *a, **k: [OtherProcessDevice()])
+    assert _onednn.enabled.__wrapped__()
+
+
 PHASE_CASES = [  # (rank, out sizes, kernel, strides, padding, C_in, C_out)
     (2, (10, 9), (3, 3), (2, 2), "SAME", 3, 4),
     (2, (8, 8), (4, 4), (2, 2), "SAME", 2, 5),
