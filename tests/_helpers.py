@@ -2,7 +2,6 @@
 
 import contextlib
 import json
-import os
 
 import jax
 import numpy as np
@@ -22,16 +21,6 @@ def count_compiles():
         yield events
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
-
-
-def fast_codegen(env=None):
-    """A copy of ``env`` (default: this process's environment) whose XLA compiles its CPU code
-    with LLVM's optimisation at level 0: about half the compile time, and no value changes on the
-    integer data the subprocess checks use. XLA's HLO passes (the algebraic simplifier, where the
-    known aborts happen) run at every level, so a check of the abort guards stays a check."""
-    env = dict(os.environ if env is None else env)
-    env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_backend_optimization_level=0".strip()
-    return env
 
 
 def load_golden(path):

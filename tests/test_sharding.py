@@ -228,9 +228,7 @@ def _main():
                     results[label] = (fn(a, b), *jax.grad(loss, argnums=(0, 1))(a, b))
                 return results
 
-            # LLVM's optimisation of the CPU code (level 0 here) changes no value and halves
-            # the compile time
-            jitted = jax.jit(run, compiler_options={"xla_backend_optimization_level": 0})
+            jitted = jax.jit(run)
             want = jitted(jax.device_put(arrays, jax.devices()[0]))
             spatial_axis = 2 if api == "torch" else 1
             for mode, axis in (("batch", 0), ("space", spatial_axis)):

@@ -222,13 +222,8 @@ def integers(shape, seed):
 # ---------------------------------------------------------------------------------------------
 # transformations: each maps (f, a, b) to a pytree of arrays. Every composition runs under one
 # outer jax.jit (eager second-order derivatives would compile every primitive separately), and
-# returns the primal too where the transformation gives it. Those outer jits skip LLVM's
-# optimisation of the CPU code (xla_backend_optimization_level=0), which halves their compile
-# time; XLA's HLO passes still run. "jit" is a plain jax.jit.
-
-
-def _jit(f):
-    return jax.jit(f, compiler_options={"xla_backend_optimization_level": 0})
+# returns the primal too where the transformation gives it (LLVM's level 0 for all the tests'
+# compiles: the root conftest.py).
 
 
 def _loss(f, c):
@@ -259,11 +254,11 @@ def t_jit(f, a, b):
 
 
 def t_vmap_data(f, a, b):
-    return _jit(jax.vmap(f, in_axes=(0, None)))(_variants(a), b)
+    return jax.jit(jax.vmap(f, in_axes=(0, None)))(_variants(a), b)
 
 
 def t_vmap_kernel(f, a, b):
-    return _jit(jax.vmap(f, in_axes=(None, 0)))(a, _variants(b))
+    return jax.jit(jax.vmap(f, in_axes=(None, 0)))(a, _variants(b))
 
 
 def t_grad(f, a, b):
@@ -277,23 +272,23 @@ def t_grad(f, a, b):
 
         return jax.grad(linear, argnums=(0, 1), has_aux=True)(a, b)
 
-    return _jit(grad)(a, b, _cotangent(f, a, b))
+    return jax.jit(grad)(a, b, _cotangent(f, a, b))
 
 
 def t_jvp(f, a, b):
-    return _jit(lambda p, t: jax.jvp(f, p, t))((a, b), _tangents(a, b))
+    return jax.jit(lambda p, t: jax.jvp(f, p, t))((a, b), _tangents(a, b))
 
 
 def t_hessian(f, a, b):
     c = _cotangent(f, a, b)
-    return _jit(lambda a, b, c: jax.hessian(_loss(f, c), argnums=(0, 1))(a, b))(a, b, c)
+    return jax.jit(lambda a, b, c: jax.hessian(_loss(f, c), argnums=(0, 1))(a, b))(a, b, c)
 
 
 def t_jvp_of_grad(f, a, b):
     def jvp_of_grad(p, t, c):
         return jax.jvp(jax.grad(_loss(f, c), argnums=(0, 1)), p, t)
 
-    return _jit(jvp_of_grad)((a, b), _tangents(a, b), _cotangent(f, a, b))
+    return jax.jit(jvp_of_grad)((a, b), _tangents(a, b), _cotangent(f, a, b))
 
 
 def t_checkpoint(f, a, b):
@@ -302,7 +297,7 @@ def t_checkpoint(f, a, b):
     def value_and_grad(a, b, c):
         return jax.value_and_grad(_loss(remat, c), argnums=(0, 1))(a, b)
 
-    return _jit(value_and_grad)(a, b, _cotangent(f, a, b))
+    return jax.jit(value_and_grad)(a, b, _cotangent(f, a, b))
 
 
 TRANSFORMS = {

@@ -10,8 +10,6 @@ import subprocess
 import sys
 import textwrap
 
-from _helpers import fast_codegen
-
 from jconv import _shapes
 
 
@@ -90,7 +88,6 @@ def test_hazard_shapes_run_cleanly_in_subprocess():
         capture_output=True,
         text=True,
         timeout=300,
-        env=fast_codegen(),
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "ALL OK" in proc.stdout

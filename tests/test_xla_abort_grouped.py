@@ -18,7 +18,6 @@ from pathlib import Path
 
 import jaxlib
 import pytest
-from _helpers import fast_codegen
 
 from jconv import _shapes
 
@@ -48,14 +47,11 @@ PLAIN_LAX = textwrap.dedent("""
 """)
 
 
-def _run(script, *args, timeout=300, fast=False):
-    """``fast``: compile at LLVM level 0 (:func:`_helpers.fast_codegen`)."""
+def _run(script, *args, timeout=300):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH")])
     )
-    if fast:
-        env = fast_codegen(env)
     return subprocess.run(
         [sys.executable, "-c", script, *args],
         cwd=ROOT,
@@ -130,6 +126,6 @@ ISSUE_CALL = textwrap.dedent("""
 def test_issue_call_runs_in_every_method_and_dtype():
     """Issue 19's ``conv_transpose2d`` call (groups 2, float64) in every method, eager, jit and
     under ``jax.grad``, equals the NumPy reference exactly."""
-    proc = _run(ISSUE_CALL, fast=True)
+    proc = _run(ISSUE_CALL)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "ALL OK" in proc.stdout

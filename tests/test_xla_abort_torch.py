@@ -21,7 +21,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from _helpers import fast_codegen
 
 from jconv import _shapes
 
@@ -50,11 +49,11 @@ def torch_configs():
 CONFIGS = torch_configs()
 
 
-def _env(fast=False):
-    """jconv importable; ``fast``: compile at LLVM level 0 (:func:`_helpers.fast_codegen`)."""
+def _env():
+    """jconv importable."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return fast_codegen(env) if fast else env
+    return env
 
 
 def test_configs_keep_the_hazard():
@@ -123,7 +122,7 @@ def test_hazard_shapes_run_cleanly_in_subprocess():
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT, json.dumps(CONFIGS)],
         cwd=ROOT,
-        env=_env(fast=True),
+        env=_env(),
         capture_output=True,
         text=True,
         timeout=300,
