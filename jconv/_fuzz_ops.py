@@ -91,6 +91,7 @@ def _reference(op, cfg, n, a, b, w_shape):
         return reference.conv_backprop_filter(a, w_shape, b, ss, pads, ds)
     mode = cfg.get("padding_mode", "zeros")
     if mode != "zeros":  # PyTorch pads the input by the mode, then convolves it unpadded
+        # (numpy's names spelled out here, not taken from jconv.torch: the oracle stays apart)
         np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
         a = np.pad(a, [(0, 0), *pads, (0, 0)], mode=np_mode)
         pads = [(0, 0)] * len(pads)

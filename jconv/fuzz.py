@@ -46,6 +46,7 @@ from collections import Counter
 import numpy as np
 
 from jconv import _shapes
+from jconv.torch._common import PADDING_MODES
 
 OPS = ("transpose", "input", "filter", "conv")
 DTYPES = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128")
@@ -176,12 +177,11 @@ def _padding_mode(cfg: dict) -> None:
     rng = np.random.default_rng([cfg["seed"], cfg["i"], 2])
     if rng.random() < 0.5:
         return
-    mode = _pick(rng, ("reflect", "replicate", "circular"))
+    mode = _pick(rng, PADDING_MODES[1:])  # all but "zeros"
     cfg["padding_mode"] = mode
     limits = [_shapes.padding_mode_limit(mode, a) for a in cfg["n"]]
     if any(lim is not None and max(p) > lim for lim, p in zip(limits, cfg["pads"])):
-        cfg.update(illegal="padding_mode", mode="eager", transform="value", unbatched=False)
-        cfg["batch"] = min(cfg["batch"], 2)
+        _mark_illegal(cfg, "padding_mode")
 
 
 def _sizes(rng, cfg, nmax) -> bool:
@@ -235,6 +235,11 @@ def _make_illegal(rng, cfg):
         kind = "zero_stride"
     if kind == "negative_padding" and cfg["api"] == "tf" and isinstance(cfg["padding"], str):
         cfg["padding"] = [[0, 0] for _ in range(cfg["rank"])]
+    _mark_illegal(cfg, kind)
+
+
+def _mark_illegal(cfg: dict, kind: str) -> None:
+    """An illegal configuration is called once, eagerly, on at most 2 batched examples."""
     cfg.update(illegal=kind, mode="eager", transform="value", batch=min(cfg["batch"], 2))
     cfg["unbatched"] = False
 

@@ -85,7 +85,7 @@ def test_draws_cover_every_api_op_method_rank_dtype_mode_and_bad_input():
         ("mode", fuzz.MODES),
         ("transform", ("value", "grad", "jvp")),
         ("illegal", (*fuzz.ILLEGAL, "padding_mode")),
-        ("padding_mode", ("zeros", "reflect", "replicate", "circular")),
+        ("padding_mode", fuzz.PADDING_MODES),
         ("zero", ("batch", "cx", "cy", "spatial")),
         ("groups", (1, 2, 3, 4)),
         ("stride", (1, 2, 3)),
