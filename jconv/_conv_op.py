@@ -82,6 +82,7 @@ def _transpose_x(ct, x, w, *, method, input_method, filter_method, **settings):
         input_method = auto.transpose_method_for(
             ct,
             w,
+            out_sizes=aval.shape[1 : rank + 1],
             strides=settings["strides"],
             dilations=settings["dilations"],
             groups=settings["groups"],

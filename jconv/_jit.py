@@ -112,6 +112,7 @@ def transpose_body(
         method = auto.transpose_method_for(
             dy,
             w,
+            out_sizes=out_sizes,
             strides=strides,
             dilations=dilations,
             groups=groups,

@@ -147,6 +147,54 @@ def test_phase_col2im_2d_values_through_onednn():
         np.testing.assert_array_equal(a, b, err_msg=label)
 
 
+FILTER_GRAD_CHUNK_CASES = [  # (x shape, kernel sizes, strides, dilations, padding, groups, C_out)
+    ((5, 9, 3), (3,), (2,), (1,), ((1, 1),), 1, 4),
+    ((6, 7, 6, 4), (3, 2), (2, 1), (1, 2), ((1, 0), (0, 2)), 2, 6),
+    ((4, 5, 4, 6, 2), (2, 3, 2), (1, 2, 1), (1, 1, 2), ((1, 1), (0, 1), (1, 0)), 1, 3),
+]
+
+
+@needs_onednn
+@pytest.mark.parametrize("case", FILTER_GRAD_CHUNK_CASES, ids=lambda c: f"{len(c[1])}d-n{c[0][0]}")
+def test_onednn_filter_grad_in_batch_chunks_equals_patches(case, monkeypatch):
+    """ "onednn" sums the batch in chunks of examples (lax.map) once x and dy exceed
+    ONEDNN_FILTER_GRAD_SPLIT_BYTES: with both budgets one byte (chunks of 2 examples, an odd
+    batch leaves a chunk of 1 outside the loop) the traced op loops over oneDNN's conv, and its
+    value, gradients, jvp and vmap equal "patches" exactly."""
+    xs, k, s, d, p, g, cout = case
+    rng = np.random.default_rng(9)
+    m = [
+        (n + lo + hi - (u - 1) * e - 1) // st + 1
+        for n, (lo, hi), u, st, e in zip(xs[1:-1], p, k, s, d)
+    ]
+    x, dy = _ints(rng, xs), _ints(rng, (xs[0], *m, cout))
+    ct = _ints(rng, (*k, xs[-1] // g, cout))
+    settings = dict(kernel_sizes=k, strides=s, padding=p, dilations=d, groups=g)
+
+    def results(method):
+        op = functools.partial(derivations.FILTER_GRAD[method], **settings)
+        loss = lambda a, b: jnp.vdot(ct, op(a, b))  # noqa: E731
+        f = jax.jit(
+            lambda a, b: (
+                op(a, b),
+                *jax.grad(loss, argnums=(0, 1))(a, b),
+                jax.jvp(op, (a, b), (a[::-1], b[::-1]))[1],
+                jax.vmap(op, in_axes=(None, 0))(a, jnp.stack([b, -b])),
+            )
+        )
+        return f(x, dy), str(jax.make_jaxpr(op)(x, dy))
+
+    want, _ = results("patches")
+    _, text = results("onednn")
+    assert "scan" not in text
+    monkeypatch.setattr(derivations.filter_grad, "ONEDNN_FILTER_GRAD_SPLIT_BYTES", 0)
+    monkeypatch.setattr(derivations.filter_grad, "ONEDNN_FILTER_GRAD_CHUNK_BYTES", 1)
+    got, text = results("onednn")
+    assert "scan" in text and "onednn" in text
+    for label, a, b in zip(("value", "d/d x", "d/d dy", "jvp", "vmap"), got, want):
+        np.testing.assert_array_equal(a, b, err_msg=label)
+
+
 def test_switched_off_by_environment(tmp_path):
     """``JCONV_ONEDNN=0``: never emitted, and "phase" computes the same (in a fresh process)."""
     code = (

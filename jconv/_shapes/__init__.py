@@ -39,6 +39,7 @@ from jconv._shapes.sizes import (
     transpose_size_range,
 )
 from jconv._shapes.tiling import (
+    batch_chunk,
     col2im_chunks,
     col2im_phase_groups,
     col2im_phases,
@@ -79,6 +80,7 @@ __all__ = [
     "winograd_tiles",
     "col2im_row_chunks",
     "col2im_chunks",
+    "batch_chunk",
     "phase_taps",
     "group_like_dims",
     "xla_cpu_ungroups",

@@ -185,6 +185,28 @@ def col2im_chunks(
     return 1, None, channels
 
 
+def batch_chunk(batch: int, example_bytes: int, budget: int, smallest: int = 2) -> int:
+    """Examples per chunk when ``batch`` examples of ``example_bytes`` each are summed in chunks
+    of at most ``budget`` bytes, and no chunk smaller than ``smallest`` examples.
+
+    As few chunks as the budget allows, ``q = ceil(batch / c_max)`` with
+    ``c_max = max(smallest, budget // example_bytes)``, and balanced: ``ceil(batch / q)``
+    examples each (the last chunk takes what is left). ``batch`` itself means one chunk.
+
+    >>> batch_chunk(8, 560_000, 4 * 2**20)        # 7 fit: two chunks of 4
+    4
+    >>> batch_chunk(8, 1_600_000, 4 * 2**20), batch_chunk(7, 1_600_000, 4 * 2**20)
+    (2, 2)
+    >>> batch_chunk(2, 10**7, 4 * 2**20), batch_chunk(32, 10, 4 * 2**20), batch_chunk(0, 8, 4)
+    (2, 32, 0)
+    """
+    c_max = max(smallest, budget // max(example_bytes, 1))
+    if batch <= c_max:
+        return batch
+    chunks = -(-batch // c_max)
+    return -(-batch // chunks)
+
+
 def phase_taps(
     kernel_sizes: Sequence[int], strides: Sequence[int], dilations: Sequence[int]
 ) -> int:

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from jconv import _onednn, _shapes
-from jconv.derivations import _common
+from jconv.derivations import _common, col2im
 
 MAX_TAPS = 128
 """Most tap slices a chosen derivation may make (``_shapes.phase_taps`` for ``"phase"``,
@@ -58,6 +58,14 @@ PHASE_VALUES_2D_ONEDNN_SIZE = 96
 (k = 3, s = 2), inputs of at least this size in every dim, and oneDNN runs the phase form's
 correlations (:func:`jconv._onednn.eligible`): ``"phase+col2im"``."""
 
+PHASE_VALUES_MIN_CHANNELS = 16
+"""Where auto picks ``"col2im"``, oneDNN runs the phase form's correlations, col2im would build
+its columns in chunks (more than :data:`jconv.derivations.col2im.COL2IM_CHUNK_BYTES`) and the
+output fits in one (at most that many bytes, so the phase form's unchunked temporaries stay as
+small): ``"phase+col2im"`` where the output has at least this many channels per group. On
+fewer channels oneDNN's correlations run far below matmul speed and col2im's values are faster
+(8 x 64² x 8 from 32 channels: 0.5 against 0.9 ms)."""
+
 
 def transpose_method(
     backend: str,
@@ -68,13 +76,16 @@ def transpose_method(
     dilations: Sequence[int] | None = None,
     *,
     column_bytes: int = 0,
+    out_bytes: int = 0,
+    out_channels: int = 0,
     onednn: bool = False,
 ) -> str:
     """The derivation ``method="auto"`` uses for a transposed conv / input gradient.
 
     ``in_sizes`` are the transposed conv's input (the output gradient's) spatial sizes ``m``,
     ``batch`` its batch size, ``column_bytes`` the size of col2im's column matrix
-    (``batch * prod(m) * prod(k) * C_out`` elements of the accumulation dtype) and ``onednn``
+    (``batch * prod(m) * prod(k) * C_out`` elements of the accumulation dtype), ``out_bytes`` the
+    output's size in the same dtype, ``out_channels`` its channels per group, and ``onednn``
     whether oneDNN would run ``"phase"``'s correlations. On CPU, in order:
 
     0. undilated ``k = s`` (no two taps overlap): where oneDNN runs, ``"phase+col2im"``: the
@@ -86,7 +97,8 @@ def transpose_method(
     2. 3-D, undilated, ``k = U s``, little waste (:data:`PHASE_3D_MAX_WASTE`): ``"phase"``;
     3. upsampling with ``prod(k) <= 8 prod(s)`` (:data:`COL2IM_MAX_COLUMN_RATIO`): ``"col2im"``,
        or its pairing with faster values (:data:`PHASE_VALUES_1D_BYTES`,
-       :data:`WINOGRAD_VALUES_2D_SIZE`, :data:`PHASE_VALUES_2D_ONEDNN_SIZE`);
+       :data:`WINOGRAD_VALUES_2D_SIZE`, :data:`PHASE_VALUES_2D_ONEDNN_SIZE`,
+       :data:`PHASE_VALUES_MIN_CHANNELS`);
     4. ``"phase"``; where ``"phase"`` would exceed :data:`MAX_TAPS` (the dilation is written into
        its kernel), ``"col2im"`` within the bound, else ``"dilate"``.
 
@@ -116,6 +128,11 @@ def transpose_method(
     'phase+col2im'
     >>> [transpose_method("cpu", (3, 3), (2, 2), (m, m), 1, onednn=True) for m in (64, 96)]
     ['col2im', 'phase+col2im']
+    >>> # k = 3, s = 2 from 8 x 32² x 128 to 64 channels (a down-conv's input gradient): 18 MiB
+    >>> # of columns, 8 MiB of output; to 8 channels col2im's values stay
+    >>> [transpose_method("cpu", (3, 3), (2, 2), (32, 32), 8, column_bytes=18 * 2**20,
+    ...     out_bytes=8 * 2**20, out_channels=c, onednn=True) for c in (64, 8)]
+    ['phase+col2im', 'col2im']
     """
     rank = len(kernel_sizes)
     dilations = (1,) * rank if dilations is None else tuple(dilations)
@@ -149,15 +166,20 @@ def transpose_method(
         if undilated and rank == 2 and not multiple and onednn:
             if min(in_sizes) >= PHASE_VALUES_2D_ONEDNN_SIZE:
                 return "phase+col2im"
+        chunked = column_bytes > col2im.COL2IM_CHUNK_BYTES >= out_bytes
+        if onednn and phase_fits and chunked and out_channels >= PHASE_VALUES_MIN_CHANNELS:
+            return "phase+col2im"
         return "col2im"
     if phase_fits:
         return "phase"
     return "col2im" if col2im_fits else "dilate"
 
 
-def transpose_method_for(dy, w, *, strides, dilations, groups, preferred_element_type) -> str:
+def transpose_method_for(
+    dy, w, *, out_sizes, strides, dilations, groups, preferred_element_type
+) -> str:
     """:func:`transpose_method` for canonical ``dy`` ``(N, *m, C_out)`` and ``w`` (arrays or
-    tracers: only shapes and dtypes are read)."""
+    tracers: only shapes and dtypes are read), to ``out_sizes`` rows per dim."""
     rank = dy.ndim - 2
     out_dtype = preferred_element_type or dy.dtype
     accumulate = jnp.dtype(_common.accumulation_dtype(out_dtype) or out_dtype)
@@ -165,6 +187,7 @@ def transpose_method_for(dy, w, *, strides, dilations, groups, preferred_element
     column_bytes = (
         dy.shape[0] * math.prod(dy.shape[1:-1]) * math.prod(ks) * cin_g * groups
     ) * accumulate.itemsize
+    out_bytes = dy.shape[0] * math.prod(out_sizes) * cin_g * groups * accumulate.itemsize
     return transpose_method(
         jax.default_backend(),
         ks,
@@ -173,6 +196,8 @@ def transpose_method_for(dy, w, *, strides, dilations, groups, preferred_element
         dy.shape[0],
         dilations,
         column_bytes=column_bytes,
+        out_bytes=out_bytes,
+        out_channels=cin_g,
         onednn=_onednn.eligible(dy, w, groups, preferred_element_type),
     )
 
