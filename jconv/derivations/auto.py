@@ -64,7 +64,10 @@ its columns in chunks (more than :data:`jconv.derivations.col2im.COL2IM_CHUNK_BY
 output fits in one (at most that many bytes, so the phase form's unchunked temporaries stay as
 small): ``"phase+col2im"`` where the output has at least this many channels per group. On
 fewer channels oneDNN's correlations run far below matmul speed and col2im's values are faster
-(8 x 64² x 8 from 32 channels: 0.5 against 0.9 ms)."""
+(8 x 64² x 8 from 32 channels: 0.5 against 0.9 ms); there ``"col2im"`` is taken even past
+:data:`COL2IM_MAX_COLUMN_RATIO`: with k = 7, s = 2 from 8 x 48² x 64 to 3 channels, forward /
+step 4.6 / 10.7 ms against the phase form's 8.9 / 171; from 4 x 64² x 64 to 8 channels 7.9 /
+26 against 6.6 / 171."""
 
 
 def transpose_method(
@@ -77,7 +80,7 @@ def transpose_method(
     *,
     column_bytes: int = 0,
     out_bytes: int = 0,
-    out_channels: int = 0,
+    out_channels: int | None = None,
     onednn: bool = False,
 ) -> str:
     """The derivation ``method="auto"`` uses for a transposed conv / input gradient.
@@ -95,7 +98,8 @@ def transpose_method(
        2.9 / 13.0 and one matmul + depth-to-space differentiated by JAX at 2.8 / 26);
     1. 1-D/2-D, undilated, ``k = 2 s``, enough tiles (:data:`WINOGRAD_MIN_TILES`): ``"winograd"``;
     2. 3-D, undilated, ``k = U s``, little waste (:data:`PHASE_3D_MAX_WASTE`): ``"phase"``;
-    3. upsampling with ``prod(k) <= 8 prod(s)`` (:data:`COL2IM_MAX_COLUMN_RATIO`): ``"col2im"``,
+    3. upsampling with ``prod(k) <= 8 prod(s)`` (:data:`COL2IM_MAX_COLUMN_RATIO`), or to fewer
+       than :data:`PHASE_VALUES_MIN_CHANNELS` output channels per group: ``"col2im"``,
        or its pairing with faster values (:data:`PHASE_VALUES_1D_BYTES`,
        :data:`WINOGRAD_VALUES_2D_SIZE`, :data:`PHASE_VALUES_2D_ONEDNN_SIZE`,
        :data:`PHASE_VALUES_MIN_CHANNELS`);
@@ -133,6 +137,9 @@ def transpose_method(
     >>> [transpose_method("cpu", (3, 3), (2, 2), (32, 32), 8, column_bytes=18 * 2**20,
     ...     out_bytes=8 * 2**20, out_channels=c, onednn=True) for c in (64, 8)]
     ['phase+col2im', 'col2im']
+    >>> # k = 7, s = 2 (a stem's input gradient): "phase" with 64 output channels, "col2im" with 3
+    >>> [transpose_method("cpu", (7, 7), (2, 2), (48, 48), 8, out_channels=c) for c in (64, 3)]
+    ['phase', 'col2im']
     """
     rank = len(kernel_sizes)
     dilations = (1,) * rank if dilations is None else tuple(dilations)
@@ -158,7 +165,8 @@ def transpose_method(
                 return "phase"
     upsampling = any(s > 1 for s in strides)
     ratio = math.prod(kernel_sizes) <= COL2IM_MAX_COLUMN_RATIO * math.prod(strides)
-    if upsampling and ratio and col2im_fits:
+    few = out_channels is not None and out_channels < PHASE_VALUES_MIN_CHANNELS
+    if upsampling and (ratio or few) and col2im_fits:
         if undilated and rank == 1 and multiple and column_bytes >= PHASE_VALUES_1D_BYTES:
             return "phase+col2im"
         if undilated and rank == 2 and twice and min(in_sizes) >= WINOGRAD_VALUES_2D_SIZE:
@@ -167,7 +175,7 @@ def transpose_method(
             if min(in_sizes) >= PHASE_VALUES_2D_ONEDNN_SIZE:
                 return "phase+col2im"
         chunked = column_bytes > col2im.COL2IM_CHUNK_BYTES >= out_bytes
-        if onednn and phase_fits and chunked and out_channels >= PHASE_VALUES_MIN_CHANNELS:
+        if onednn and phase_fits and chunked and not few and out_channels is not None:
             return "phase+col2im"
         return "col2im"
     if phase_fits:
