@@ -292,8 +292,9 @@ def test_pairings_take_values_from_one_derivation_and_equal_dilate(
 def test_winograd_in_batch_chunks_equals_dilate(case, x64, monkeypatch):
     """ "winograd" runs the batch in chunks (lax.map) when its tile products exceed
     WINOGRAD_CHUNK_BYTES: set the budget to half of them (two chunks of one example), check
-    that the traced op now loops, and compare value, both gradients, a jvp and a vmap with
-    "dilate", exactly (integer data: every transform and partial sum is exact)."""
+    that the traced op now loops (and does with a budget below one example's products), and
+    compare value, both gradients, a jvp and a vmap with "dilate", exactly (integer data: every
+    transform and partial sum is exact)."""
     rank, n, k, s, d, p, cin, cout, g = case
     x, w, m, pads, dy, ct = _transpose_data(case, seed=5)
     results = functools.partial(_derivation_results, pads=pads, dy=dy, w=w, ct=ct, case=case)
@@ -308,6 +309,9 @@ def test_winograd_in_batch_chunks_equals_dilate(case, x64, monkeypatch):
 
     want = results("dilate")
     assert "scan" not in jaxpr()
+    # a budget below one example's products: still one example at a time (the same loop)
+    monkeypatch.setattr(derivations.winograd, "WINOGRAD_CHUNK_BYTES", tile_bytes // 8)
+    assert "scan" in jaxpr()
     monkeypatch.setattr(derivations.winograd, "WINOGRAD_CHUNK_BYTES", tile_bytes // 2)
     assert "scan" in jaxpr()
     got = results("winograd")
