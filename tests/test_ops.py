@@ -243,6 +243,35 @@ def test_col2im_in_chunks_equals_dilate(case, chunking, x64, monkeypatch):
         np.testing.assert_array_equal(a, b, err_msg=name)
 
 
+PHASE_CHUNKED = [c for c in CASES if max(c[3]) > 1][::2]
+
+
+@pytest.mark.parametrize("case", PHASE_CHUNKED, ids=_id)
+@pytest.mark.parametrize("chunk", [1, 2])
+def test_phase_derivatives_in_batch_chunks_equal_dilate(case, chunk, x64, monkeypatch):
+    """ "phase" computes its derivatives in chunks of the batch (lax.map, each chunk
+    checkpointed) where its gathered patches exceed PHASE_CHUNK_BYTES: force chunks of one
+    example (batch 2, budget 1 byte) or of two (batch 4), check that the gradient loops, and
+    compare value, both gradients, a jvp and a vmap with "dilate", exactly."""
+    rank, n, k, s, d, p, cin, cout, g = case
+    x, w, m, pads, dy, ct = _transpose_data(case, seed=3)
+    if chunk == 1:
+        monkeypatch.setattr(derivations.phase, "PHASE_CHUNK_BYTES", 1)
+        want = _dilate_results(case, seed=3)
+    else:
+        dy, ct = jnp.concatenate([dy, 2 * dy]), jnp.concatenate([ct, -ct])
+        monkeypatch.setattr(jconv._shapes, "batch_chunks", lambda *args: 2)
+        want = _derivation_results("dilate", case=case, pads=pads, dy=dy, w=w, ct=ct)
+    settings = dict(out_sizes=n, strides=s, padding=pads, dilations=d, groups=g)
+    op = functools.partial(derivations.TRANSPOSE["phase"], **settings)
+    grad = jax.grad(lambda a, b: jnp.vdot(ct, op(a, b)), argnums=(0, 1))
+    assert "scan" not in str(jax.make_jaxpr(op)(dy, w))
+    assert "scan" in str(jax.make_jaxpr(grad)(dy, w))
+    got = _derivation_results("phase", case=case, pads=pads, dy=dy, w=w, ct=ct)
+    for name, a, b in zip(("value", "d/d dy", "d/d w", "jvp", "vmap"), got, want):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
 PAIRINGS = [  # (case, the pairing, the derivation its values come from)
     *(
         (case, "phase+col2im", "phase")

@@ -40,6 +40,7 @@ from jconv._shapes.sizes import (
 )
 from jconv._shapes.tiling import (
     batch_chunk,
+    batch_chunks,
     col2im_chunks,
     col2im_phase_groups,
     col2im_phases,
@@ -81,6 +82,7 @@ __all__ = [
     "col2im_row_chunks",
     "col2im_chunks",
     "batch_chunk",
+    "batch_chunks",
     "phase_taps",
     "group_like_dims",
     "xla_cpu_ungroups",

@@ -185,6 +185,24 @@ def col2im_chunks(
     return 1, None, channels
 
 
+def batch_chunks(total_bytes: int, batch: int, budget: int) -> int:
+    """Into how many equal chunks of the batch ``total_bytes`` of temporaries are split: the
+    smallest divisor ``c`` of ``batch`` with ``total_bytes / c <= budget``, else ``batch`` (one
+    example at a time, however large).
+
+    >>> batch_chunks(18 * 2**20, 8, 8 * 2**20), batch_chunks(300 * 2**20, 16, 8 * 2**20)
+    (4, 16)
+    >>> batch_chunks(8 * 2**20, 8, 8 * 2**20), batch_chunks(0, 0, 1)
+    (1, 1)
+    """
+    if total_bytes <= budget:
+        return 1
+    for c in range(2, batch):
+        if batch % c == 0 and total_bytes <= budget * c:
+            return c
+    return max(batch, 1)
+
+
 def batch_chunk(batch: int, example_bytes: int, budget: int, smallest: int = 2) -> int:
     """Examples per chunk when ``batch`` examples of ``example_bytes`` each are summed in chunks
     of at most ``budget`` bytes, and no chunk smaller than ``smallest`` examples.

@@ -69,9 +69,7 @@ def transpose_winograd(
         * groups
         * jnp.dtype(dtype).itemsize
     )
-    chunks = _shapes.col2im_chunks(tile_bytes, dy.shape[0], 1, WINOGRAD_CHUNK_BYTES)[0]
-    if tile_bytes > chunks * WINOGRAD_CHUNK_BYTES:  # even one example is over: one at a time
-        chunks = dy.shape[0]
+    chunks = _shapes.batch_chunks(tile_bytes, dy.shape[0], WINOGRAD_CHUNK_BYTES)
 
     def tiles(dy):
         return _winograd_tiles(dy, wt, plans, out_sizes, strides, groups, precision)
