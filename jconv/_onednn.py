@@ -58,12 +58,15 @@ def conv(x, w, padding, strides=None, dilations=None, groups: int = 1):
     ds = tuple(1 if u == 1 else d for u, d in zip(w.shape[:rank], ds))
     padding = tuple(tuple(p) for p in padding)
     strided = any(s != 1 for s in ss) or any(d != 1 for d in ds)
-    if groups > 1 and strided and any(lo or hi for lo, hi in padding):
+    if strided and any(lo or hi for lo, hi in padding):
         # oneDNN's kernels hang (a wait that never ends) on some padded grouped convs with
         # strides or dilations on this jaxlib: the padding is written into the input instead.
-        # Grouped stride-1 convs and ungrouped ones take it as it is (random padded configs in
-        # a subprocess, tests/test_onednn.py), which saves a padded copy of the input: a
-        # depthwise 3x3 on 8 x 64² x 128 1.45 instead of 5.0 ms, its training step 18.4 / 30.3.
+        # Stride-1 convs, grouped or not, take it as it is (random padded configs in a
+        # subprocess, tests/test_onednn.py), which saves a padded copy of the input: a depthwise
+        # 3x3 on 8 x 64² x 128 1.45 instead of 5.0 ms, its training step 18.4 / 30.3. Ungrouped
+        # strided convs ran padded in oneDNN too (3,000 random configs), their forward faster
+        # but their training steps slower (3x3 stride 2, 8 x 64² x 64: 27.1 against 24.6 ms), so
+        # they keep the written padding.
         x = _core.zero_pad(x, padding)
         padding = ((0, 0),) * rank
     if x.shape[-1] == 1:

@@ -238,7 +238,7 @@ while done < int(sys.argv[2]):
     k = tuple(int(v) for v in rng.integers(1, 4, r))
     s = tuple(int(v) for v in rng.integers(1, 4, r))
     d = tuple(int(v) for v in rng.integers(1, 3, r))
-    if rng.random() < 0.5:  # stride 1, undilated: grouped convs keep their padding in oneDNN
+    if rng.random() < 0.5:  # stride 1, undilated: the padding stays in oneDNN's kernel
         s, d = (1,) * r, (1,) * r
     n = tuple(int(v) for v in rng.integers(1, 7, r))
     p = tuple((int(a), int(b)) for a, b in rng.integers(0, 3, (r, 2)))
@@ -261,7 +261,7 @@ def test_random_strided_grouped_padded_convs_finish_and_match():
     """oneDNN's kernels on this jaxlib hang on some padded grouped convs with strides or
     dilations and read uninitialised memory on some strided one-channel convs;
     :func:`jconv._onednn.conv` writes the padding into the input there and adds a zero channel
-    (grouped stride-1 convs and ungrouped ones keep their padding in oneDNN). Random small
+    (stride-1 convs keep their padding in oneDNN). Random small
     configurations (ranks 1-3, groups, depthwise, strides, dilations, padding; half of them at
     stride 1) run in a subprocess with a timeout, so a hang fails the test instead of stopping
     the suite."""
