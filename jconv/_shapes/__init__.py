@@ -39,12 +39,12 @@ from jconv._shapes.sizes import (
     transpose_size_range,
 )
 from jconv._shapes.tiling import (
-    batch_chunk,
     batch_chunks,
     col2im_chunks,
     col2im_phase_groups,
     col2im_phases,
     col2im_row_chunks,
+    examples_per_chunk,
     kernel_twice_stride,
     phase_taps,
     winograd_tiles,
@@ -81,7 +81,7 @@ __all__ = [
     "winograd_tiles",
     "col2im_row_chunks",
     "col2im_chunks",
-    "batch_chunk",
+    "examples_per_chunk",
     "batch_chunks",
     "phase_taps",
     "group_like_dims",

@@ -203,7 +203,7 @@ def batch_chunks(total_bytes: int, batch: int, budget: int) -> int:
     return max(batch, 1)
 
 
-def batch_chunk(batch: int, example_bytes: int, budget: int, smallest: int = 2) -> int:
+def examples_per_chunk(batch: int, example_bytes: int, budget: int, smallest: int = 2) -> int:
     """Examples per chunk when ``batch`` examples of ``example_bytes`` each are summed in chunks
     of at most ``budget`` bytes, and no chunk smaller than ``smallest`` examples.
 
@@ -211,12 +211,14 @@ def batch_chunk(batch: int, example_bytes: int, budget: int, smallest: int = 2) 
     ``c_max = max(smallest, budget // example_bytes)``, and balanced: ``ceil(batch / q)``
     examples each (the last chunk takes what is left). ``batch`` itself means one chunk.
 
-    >>> batch_chunk(8, 560_000, 4 * 2**20)        # 7 fit: two chunks of 4
+    >>> examples_per_chunk(8, 560_000, 4 * 2**20)        # 7 fit: two chunks of 4
     4
-    >>> batch_chunk(8, 1_600_000, 4 * 2**20), batch_chunk(7, 1_600_000, 4 * 2**20)
+    >>> examples_per_chunk(8, 1_600_000, 4 * 2**20), examples_per_chunk(7, 1_600_000, 4 * 2**20)
     (2, 2)
-    >>> batch_chunk(2, 10**7, 4 * 2**20), batch_chunk(32, 10, 4 * 2**20), batch_chunk(0, 8, 4)
-    (2, 32, 0)
+    >>> examples_per_chunk(2, 10**7, 4 * 2**20), examples_per_chunk(32, 10, 4 * 2**20)
+    (2, 32)
+    >>> examples_per_chunk(0, 8, 4)
+    0
     """
     c_max = max(smallest, budget // max(example_bytes, 1))
     if batch <= c_max:

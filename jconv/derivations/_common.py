@@ -64,8 +64,13 @@ def tangent_pairs(primals, tangents):
 
 def bilinear_tangent(f, primals, tangents, out):
     """``f(da, b) + f(a, db)`` for a bilinear ``f``, skipping symbolic-zero tangents."""
+    return pairs_tangent(f, tangent_pairs(primals, tangents), out)
+
+
+def pairs_tangent(f, pairs, out):
+    """``sum f(x, y)`` over the ``pairs`` of :func:`tangent_pairs`; zeros like ``out`` if none."""
     tangent = None
-    for x, y in tangent_pairs(primals, tangents):
+    for x, y in pairs:
         term = f(x, y)
         tangent = term if tangent is None else tangent + term
     return jnp.zeros(out.shape, out.dtype) if tangent is None else tangent

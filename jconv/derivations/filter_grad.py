@@ -127,7 +127,7 @@ def _filter_grad_onednn(
     not apply there); elsewhere XLA's conv runs the same layout.
 
     Where oneDNN runs and ``x`` and ``dy`` exceed :data:`ONEDNN_FILTER_GRAD_SPLIT_BYTES`, the
-    batch is summed in chunks (``lax.map`` over chunks of :func:`jconv._shapes.batch_chunk`
+    batch is summed in chunks (``lax.map`` over chunks of :func:`jconv._shapes.examples_per_chunk`
     examples, at most :data:`ONEDNN_FILTER_GRAD_CHUNK_BYTES` each, never fewer than 2):
     oneDNN's kernel for this layout slows down as the batch (its feature count) grows.
     """
@@ -142,7 +142,7 @@ def _filter_grad_onednn(
     )
     n = x.shape[0]
     example_bytes = (math.prod(x.shape[1:]) + math.prod(dy.shape[1:])) * x.dtype.itemsize
-    chunk = _shapes.batch_chunk(n, example_bytes, ONEDNN_FILTER_GRAD_CHUNK_BYTES)
+    chunk = _shapes.examples_per_chunk(n, example_bytes, ONEDNN_FILTER_GRAD_CHUNK_BYTES)
     small = n * example_bytes <= ONEDNN_FILTER_GRAD_SPLIT_BYTES
     if small or chunk == n or not _onednn_runs(x, dy, settings):
         return _onednn_filter_grad_whole(x, dy, **settings)
@@ -212,6 +212,7 @@ def _onednn_runs(x, dy, settings) -> bool:
 def _onednn_filter_grad_whole(
     x, dy, *, kernel_sizes, strides, padding, dilations, groups, precision, preferred_element_type
 ):
+    """``_filter_grad_onednn``'s sums over the whole of the given batch, as one conv."""
     rank = x.ndim - 2
     x, kernel = _onednn_operands(
         x,

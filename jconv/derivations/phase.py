@@ -96,11 +96,7 @@ def _phase_conv_chunk(dy, pairs, w, settings):
             a, b, pads, groups, precision=precision, preferred_element_type=preferred_element_type
         )
 
-    tangent = None
-    for a, b in pairs:
-        term = patches(a, b)
-        tangent = term if tangent is None else tangent + term
-    return out, jnp.zeros(out.shape, out.dtype) if tangent is None else tangent
+    return out, _common.pairs_tangent(patches, pairs, out)
 
 
 PHASE_CHUNK_BYTES = 64 * 2**20
