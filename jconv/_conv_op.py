@@ -104,7 +104,9 @@ def _transpose_w(ct, x, w, *, method, input_method, filter_method, **settings):
     kernel_sizes = aval.shape[:rank]
     settings = dict(settings, preferred_element_type=None)
     if filter_method == "auto":
-        filter_method = auto.filter_grad_method_for(x, ct, kernel_sizes, settings["groups"])
+        filter_method = auto.filter_grad_method_for(
+            x, ct, kernel_sizes, settings["groups"], settings["strides"]
+        )
     dw = derivations.FILTER_GRAD[filter_method](x, ct, kernel_sizes=kernel_sizes, **settings)
     return dw.astype(aval.dtype)
 

@@ -149,7 +149,7 @@ def filter_grad_body(
     if method == "auto":
         x, dy = to_last(x, channels_first), to_last(dy, channels_first)
         channels_first = False
-        method = auto.filter_grad_method_for(x, dy, kernel_sizes, groups)
+        method = auto.filter_grad_method_for(x, dy, kernel_sizes, groups, strides)
     return derivations.FILTER_GRAD[method](
         to_last(x, channels_first),
         to_last(dy, channels_first),

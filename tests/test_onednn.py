@@ -16,6 +16,7 @@ import pytest
 
 import jconv
 from jconv import _core, _onednn, derivations, reference
+from jconv.derivations import auto
 
 needs_onednn = pytest.mark.skipif(
     not _onednn.supported_here(), reason="oneDNN's custom call is only emitted on verified jaxlibs"
@@ -191,6 +192,47 @@ def test_onednn_filter_grad_in_batch_chunks_equals_patches(case, monkeypatch):
     monkeypatch.setattr(derivations.filter_grad, "ONEDNN_FILTER_GRAD_CHUNK_BYTES", 1)
     got, text = results("onednn")
     assert "scan" in text and "onednn" in text
+    for label, a, b in zip(("value", "d/d x", "d/d dy", "jvp", "vmap"), got, want):
+        np.testing.assert_array_equal(a, b, err_msg=label)
+
+
+DEPTHWISE_CASES = [  # (x shape, kernel sizes, dilations, padding): stride 1, C groups
+    ((3, 7, 6, 4), (3, 2), (1, 2), ((1, 1), (0, 2))),
+    ((1, 6, 5, 2), (3, 3), (1, 1), ((1, 1), (1, 1))),
+    ((2, 5, 4, 6, 3), (2, 3, 2), (1, 1, 2), ((1, 0), (1, 1), (0, 1))),
+]
+
+
+@needs_onednn
+@pytest.mark.parametrize("case", DEPTHWISE_CASES, ids=lambda c: f"{len(c[1])}d-n{c[0][0]}")
+def test_onednn_depthwise_filter_grad_per_example_equals_patches(case, monkeypatch):
+    """ "onednn" sums a stride-1 depthwise filter gradient example by example (each a depthwise
+    conv of x[b] with dy[b] as its kernel), never through the grouped batch layout, and its
+    value, gradients, jvp and vmap equal "patches" exactly; auto picks it."""
+    xs, k, d, p = case
+    rank, c = len(k), xs[-1]
+    rng = np.random.default_rng(4)
+    m = [n + lo + hi - (u - 1) * e for n, (lo, hi), u, e in zip(xs[1:-1], p, k, d)]
+    x, dy = _ints(rng, xs), _ints(rng, (xs[0], *m, c))
+    ct = _ints(rng, (*k, 1, c))
+    settings = dict(kernel_sizes=k, strides=(1,) * rank, padding=p, dilations=d, groups=c)
+    assert auto.filter_grad_method_for(x, dy, k, c, (1,) * rank) == "onednn"
+
+    def results(method):
+        op = functools.partial(derivations.FILTER_GRAD[method], **settings)
+        loss = lambda a, b: jnp.vdot(ct, op(a, b))  # noqa: E731
+        return jax.jit(
+            lambda a, b: (
+                op(a, b),
+                *jax.grad(loss, argnums=(0, 1))(a, b),
+                jax.jvp(op, (a, b), (a[::-1], b[::-1]))[1],
+                jax.vmap(op, in_axes=(None, 0))(a, jnp.stack([b, -b])),
+            )
+        )(x, dy)
+
+    want = results("patches")
+    monkeypatch.setattr(derivations.filter_grad, "_onednn_filter_grad_whole", None)
+    got = results("onednn")
     for label, a, b in zip(("value", "d/d x", "d/d dy", "jvp", "vmap"), got, want):
         np.testing.assert_array_equal(a, b, err_msg=label)
 

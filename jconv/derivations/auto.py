@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from jconv import _onednn, _shapes
-from jconv.derivations import _common, col2im
+from jconv.derivations import _common, col2im, filter_grad
 
 MAX_TAPS = 128
 """Most tap slices a chosen derivation may make (``_shapes.phase_taps`` for ``"phase"``,
@@ -211,24 +211,42 @@ def transpose_method_for(
 
 
 def filter_grad_method(
-    backend: str, kernel_sizes: Sequence[int], *, onednn: bool = False, depthwise: bool = False
+    backend: str,
+    kernel_sizes: Sequence[int],
+    *,
+    onednn: bool = False,
+    depthwise: bool = False,
+    strides: Sequence[int] | None = None,
+    in_sizes: Sequence[int] | None = None,
 ) -> str:
     """The derivation ``method="auto"`` uses for a filter gradient.
 
-    CPU: ``"taps"`` for a depthwise conv (``depthwise``: one input and one output channel per
-    group), where every other form contracts single channels; ``"onednn"`` where oneDNN runs
-    (``onednn``: float32, :func:`jconv._onednn.eligible`), its direct kernel on the filter
-    gradient written as one convolution; else ``"patches"`` (one matmul over gathered taps),
-    because XLA:CPU's conv for a filter gradient has an image-sized window and runs far below
-    matmul speed; beyond :data:`MAX_TAPS` taps, and on GPU/TPU: ``"conv"``.
+    CPU, in order: a depthwise conv (``depthwise``: one input and one output channel per group)
+    where oneDNN runs (``onednn``: float32, :func:`jconv._onednn.eligible`) and
+    :func:`jconv.derivations.filter_grad.per_example_form` holds for its ``in_sizes`` and
+    ``strides``: ``"onednn"``, per example a depthwise conv of the input with the output gradient
+    as its kernel; any other depthwise conv: ``"taps"``, where every other form contracts single
+    channels; ``"onednn"`` where oneDNN runs, its direct kernel
+    on the filter gradient written as one convolution; else ``"patches"`` (one matmul over
+    gathered taps), because XLA:CPU's conv for a filter gradient has an image-sized window and
+    runs far below matmul speed; beyond :data:`MAX_TAPS` taps, and on GPU/TPU: ``"conv"``.
+    Timings in docs/auto.md.
 
     >>> filter_grad_method("cpu", (3, 3)), filter_grad_method("cpu", (7, 7, 7))
     ('patches', 'conv')
     >>> filter_grad_method("cpu", (7, 7, 7), onednn=True)
     'onednn'
-    >>> filter_grad_method("cpu", (3, 3), onednn=True, depthwise=True)
-    'taps'
+    >>> [filter_grad_method("cpu", (3, 3), onednn=True, depthwise=True, strides=s,
+    ...     in_sizes=(64, 64)) for s in ((1, 1), (2, 2))]
+    ['onednn', 'taps']
     """
+    per_example = (
+        strides is not None
+        and in_sizes is not None
+        and filter_grad.per_example_form(in_sizes, strides, depthwise=depthwise)
+    )
+    if backend == "cpu" and onednn and per_example:
+        return "onednn"
     if backend == "cpu" and depthwise and math.prod(kernel_sizes) <= MAX_TAPS:
         return "taps"
     if backend == "cpu" and onednn:
@@ -238,7 +256,9 @@ def filter_grad_method(
     return "conv"
 
 
-def filter_grad_method_for(x, dy, kernel_sizes: Sequence[int], groups: int) -> str:
+def filter_grad_method_for(
+    x, dy, kernel_sizes: Sequence[int], groups: int, strides: Sequence[int]
+) -> str:
     """:func:`filter_grad_method` for canonical ``x`` and ``dy`` (arrays or tracers)."""
     depthwise = groups > 1 and x.shape[-1] == groups == dy.shape[-1]
     return filter_grad_method(
@@ -246,6 +266,8 @@ def filter_grad_method_for(x, dy, kernel_sizes: Sequence[int], groups: int) -> s
         kernel_sizes,
         onednn=_onednn.eligible(x, dy, groups),
         depthwise=depthwise,
+        strides=strides,
+        in_sizes=x.shape[1:-1],
     )
 
 
