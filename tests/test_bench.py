@@ -1,5 +1,7 @@
 """``python -m jconv bench``: a tiny run writes the report and the JSON; ``--help`` names it."""
 
+import contextlib
+import io
 import json
 import pathlib
 import subprocess
@@ -16,6 +18,21 @@ def _run(*args, timeout=60):
         timeout=timeout,
         cwd=ROOT,
     )
+
+
+def _main(*args):
+    """``python -m jconv ARGS`` in this process (its ``main``; argparse's exits caught):
+    ``(return code, stdout, stderr)``. test_bench_small_writes_json and tests/test_main.py
+    run the module itself."""
+    from jconv.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as e:
+            code = e.code
+    return code, out.getvalue(), err.getvalue()
 
 
 def test_bench_small_writes_json(tmp_path):
@@ -91,11 +108,11 @@ def test_bench_small_writes_json(tmp_path):
 
 
 def test_help_mentions_bench():
-    proc = _run("--help")
-    assert proc.returncode == 0
-    assert "python -m jconv bench" in " ".join(proc.stdout.split())
-    proc = _run("bench", "--help")
-    assert proc.returncode == 0
+    code, out, _ = _main("--help")
+    assert code == 0
+    assert "python -m jconv bench" in " ".join(out.split())
+    code, out, _ = _main("bench", "--help")
+    assert code == 0
     for option in (
         "--json",
         "--repeats",
@@ -105,21 +122,21 @@ def test_help_mentions_bench():
         "--small",
         "--other",
     ):
-        assert option in proc.stdout
+        assert option in out
 
 
 def test_bench_rejects_unknown_names():
-    proc = _run("bench", "--workloads", "gan2d,nope")
-    assert proc.returncode == 2
-    assert "nope" in proc.stderr and "gan2d" in proc.stderr
-    proc = _run("bench", "--rounds", "0")
-    assert proc.returncode == 2
-    assert "rounds=0" in proc.stderr
-    proc = _run("bench", "--other", "--workloads", "gan2d")  # a name from the default set
-    assert proc.returncode == 2
-    assert "workloads=('gan2d',): unknown" in proc.stderr and "'gan2d-hr'" in proc.stderr
-    proc = _run("bench", "--small", "--other")
-    assert proc.returncode == 2 and "not allowed with" in proc.stderr
+    code, _, err = _main("bench", "--workloads", "gan2d,nope")
+    assert code == 2
+    assert "nope" in err and "gan2d" in err
+    code, _, err = _main("bench", "--rounds", "0")
+    assert code == 2
+    assert "rounds=0" in err
+    code, _, err = _main("bench", "--other", "--workloads", "gan2d")  # a default-set name
+    assert code == 2
+    assert "workloads=('gan2d',): unknown" in err and "'gan2d-hr'" in err
+    code, _, err = _main("bench", "--small", "--other")
+    assert code == 2 and "not allowed with" in err
 
 
 def test_other_workloads_are_the_five_kinds_at_other_sizes():
