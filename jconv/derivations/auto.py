@@ -260,12 +260,11 @@ def filter_grad_method_for(
     x, dy, kernel_sizes: Sequence[int], groups: int, strides: Sequence[int]
 ) -> str:
     """:func:`filter_grad_method` for canonical ``x`` and ``dy`` (arrays or tracers)."""
-    depthwise = groups > 1 and x.shape[-1] == groups == dy.shape[-1]
     return filter_grad_method(
         jax.default_backend(),
         kernel_sizes,
         onednn=_onednn.eligible(x, dy, groups),
-        depthwise=depthwise,
+        depthwise=filter_grad.is_depthwise(x, dy, groups),
         strides=strides,
         in_sizes=x.shape[1:-1],
     )

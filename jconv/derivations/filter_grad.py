@@ -145,11 +145,13 @@ def _filter_grad_onednn(
         precision=precision,
         preferred_element_type=preferred_element_type,
     )
-    depthwise = groups > 1 and x.shape[-1] == groups == dy.shape[-1]
-    if per_example_form(x.shape[1:-1], strides, depthwise=depthwise) and _onednn_per_example_runs(
-        x, dy, settings
-    ):
-        return _onednn_filter_grad_per_example(x, dy, **settings)
+    if per_example_form(x.shape[1:-1], strides, depthwise=is_depthwise(x, dy, groups)):
+        # stride 1 reads every row: the forward's padding, as it is
+        pads = _common.tight_pads(
+            x.shape[1:-1], dy.shape[1:-1], kernel_sizes, strides, dilations, padding
+        )
+        if _onednn_per_example_runs(x, dy, pads, settings):
+            return _onednn_filter_grad_per_example(x, dy, pads, dilations, strides, groups)
     n = x.shape[0]
     example_bytes = (math.prod(x.shape[1:]) + math.prod(dy.shape[1:])) * x.dtype.itemsize
     chunk = _shapes.examples_per_chunk(n, example_bytes, ONEDNN_FILTER_GRAD_CHUNK_BYTES)
@@ -239,43 +241,38 @@ def per_example_form(in_sizes, strides, *, depthwise: bool) -> bool:
     )
 
 
-def _per_example_pads(x, dy, *, kernel_sizes, strides, padding, dilations, **_):
-    return _common.tight_pads(
-        x.shape[1:-1], dy.shape[1:-1], kernel_sizes, strides, dilations, padding
-    )
+def is_depthwise(x, dy, groups: int) -> bool:
+    """One input and one output channel per group, more than one group (``x`` and ``dy``
+    channels-last)."""
+    return groups > 1 and x.shape[-1] == groups == dy.shape[-1]
 
 
-def _onednn_per_example_runs(x, dy, settings) -> bool:
-    """Whether oneDNN runs the per-example conv of :func:`_onednn_filter_grad_per_example`
-    (its padding is the forward's, which at stride 1 reads every row)."""
+def _onednn_per_example_runs(x, dy, pads, settings) -> bool:
+    """Whether oneDNN runs the per-example conv of :func:`_onednn_filter_grad_per_example`."""
     return _onednn.usable(
         jax.ShapeDtypeStruct((1, *x.shape[1:]), x.dtype),
         jax.ShapeDtypeStruct((*dy.shape[1:-1], 1, dy.shape[-1]), dy.dtype),
-        _per_example_pads(x, dy, **settings),
+        pads,
         settings["groups"],
         settings["preferred_element_type"],
-        settings["dilations"],
+        settings["dilations"],  # the conv's strides are the forward dilations, and vice versa
         settings["strides"],
     )
 
 
-def _onednn_filter_grad_per_example(
-    x, dy, *, kernel_sizes, strides, padding, dilations, groups, precision, preferred_element_type
-):
-    """``_filter_grad_onednn`` for a depthwise conv: ``sum_b conv(x[b], dy[b])``."""
-    del precision, preferred_element_type  # oneDNN runs float32 only (checked by the caller)
-    pads = _per_example_pads(
-        x, dy, kernel_sizes=kernel_sizes, strides=strides, padding=padding, dilations=dilations
-    )
+def _onednn_filter_grad_per_example(x, dy, pads, conv_strides, conv_dilations, groups):
+    """``_filter_grad_onednn`` for a depthwise conv: ``sum_b conv(x[b], dy[b])``, ``dy[b]``
+    the kernel ``(*m, 1, C)``, moving by ``conv_strides`` (the forward dilations), dilated by
+    ``conv_dilations`` (the forward strides), ``x[b]`` padded by ``pads``."""
 
     def one(operands):
         example, grads = operands
-        kernel = grads.reshape(*grads.shape[:-1], 1, grads.shape[-1])  # (*m, 1, C)
-        return _onednn.conv(example[None], kernel, pads, dilations, strides, groups)[0]
+        kernel = grads.reshape(*grads.shape[:-1], 1, grads.shape[-1])
+        return _onednn.conv(example[None], kernel, pads, conv_strides, conv_dilations, groups)[0]
 
     n = x.shape[0]
     out = one((x[0], dy[0])) if n == 1 else jnp.sum(lax.map(one, (x, dy)), axis=0)
-    return out.reshape(*kernel_sizes, 1, dy.shape[-1])
+    return out[..., None, :]  # (*k, 1, C)
 
 
 def _onednn_filter_grad_whole(
