@@ -237,6 +237,55 @@ def test_onednn_depthwise_filter_grad_per_example_equals_patches(case, monkeypat
         np.testing.assert_array_equal(a, b, err_msg=label)
 
 
+FOLDED_CASES = [  # (x shape, kernel sizes, strides, dilations, padding, groups, C_out)
+    ((1, 17, 4, 5, 3), (3, 2, 2), (1, 2, 1), (1, 1, 2), ((1, 1), (0, 1), (1, 0)), 1, 2),
+    ((2, 34, 3, 4, 4), (3, 2, 3), (2, 1, 1), (1, 1, 1), ((0, 0), (1, 1), (1, 1)), 2, 4),
+]
+
+
+@needs_onednn
+@pytest.mark.parametrize("case", FOLDED_CASES, ids=lambda c: f"n{c[0][0]}-s{c[2][0]}")
+def test_onednn_3d_filter_grad_folded_equals_patches(case, monkeypatch):
+    """A 3-D "onednn" filter gradient with a small batch folds its first dim into the batch (one
+    2-D filter gradient per tap of that dim; the second case's padded input is cropped by a
+    row), never one 3-D conv, and its value, gradients, jvp and vmap equal "patches" exactly."""
+    xs, k, s, d, p, g, cout = case
+    rng = np.random.default_rng(5)
+    m = [
+        (n + lo + hi - (u - 1) * e - 1) // t + 1
+        for n, (lo, hi), u, e, t in zip(xs[1:-1], p, k, d, s)
+    ]
+    x, dy = _ints(rng, xs), _ints(rng, (xs[0], *m, cout))
+    ct = _ints(rng, (*k, xs[-1] // g, cout))
+    settings = dict(kernel_sizes=k, strides=s, padding=p, dilations=d, groups=g)
+    assert derivations.filter_grad.folded_form(3, xs[0], m[0], depthwise=False)
+    assert auto.filter_grad_method_for(x, dy, k, g, s) == "onednn"
+
+    def results(method):
+        op = functools.partial(derivations.FILTER_GRAD[method], **settings)
+        loss = lambda a, b: jnp.vdot(ct, op(a, b))  # noqa: E731
+        return jax.jit(
+            lambda a, b: (
+                op(a, b),
+                *jax.grad(loss, argnums=(0, 1))(a, b),
+                jax.jvp(op, (a, b), (a[::-1], b[::-1]))[1],
+                jax.vmap(op, in_axes=(None, 0))(a, jnp.stack([b, -b])),
+            )
+        )(x, dy)
+
+    want = results("patches")
+    whole = derivations.filter_grad._onednn_filter_grad_whole
+
+    def two_d_only(x, dy, **settings):
+        assert x.ndim == 4, x.shape  # the folded convs are 2-D
+        return whole(x, dy, **settings)
+
+    monkeypatch.setattr(derivations.filter_grad, "_onednn_filter_grad_whole", two_d_only)
+    got = results("onednn")
+    for label, a, b in zip(("value", "d/d x", "d/d dy", "jvp", "vmap"), got, want):
+        np.testing.assert_array_equal(a, b, err_msg=label)
+
+
 def test_switched_off_by_environment(tmp_path):
     """``JCONV_ONEDNN=0``: never emitted, and "phase" computes the same (in a fresh process)."""
     code = (
