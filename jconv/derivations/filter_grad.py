@@ -130,7 +130,7 @@ def _filter_grad_onednn(
     ``x[b]`` with ``dy[b]`` as its kernel ``(*m, 1, C)``, ``dw = sum_b conv(x[b], dy[b])``, one
     example at a time (``lax.map``), neither operand transposed, where :func:`per_example_form`.
 
-    A 3-D conv with a small batch folds its first spatial dim into the batch where
+    A batch of one folds its first spatial dim into the batch where
     :func:`folded_form`: one 2-D filter gradient per tap of that dim
     (:func:`_onednn_filter_grad_folded`), the same sums.
 
@@ -157,9 +157,7 @@ def _filter_grad_onednn(
         )
         if _onednn_per_example_runs(x, dy, pads, settings):
             return _onednn_filter_grad_per_example(x, dy, pads, dilations, strides, groups)
-    if folded_form(x.ndim - 2, *dy.shape[:2], depthwise=depthwise) and _onednn_runs(
-        x, dy, settings
-    ):
+    if folded_form(x.ndim - 2, x.shape[0], depthwise=depthwise) and _onednn_runs(x, dy, settings):
         return _onednn_filter_grad_folded(x, dy, **settings)
     n = x.shape[0]
     example_bytes = (math.prod(x.shape[1:]) + math.prod(dy.shape[1:])) * x.dtype.itemsize
@@ -250,20 +248,21 @@ def per_example_form(in_sizes, strides, *, depthwise: bool) -> bool:
     )
 
 
-def folded_form(rank: int, batch: int, rows: int, *, depthwise: bool) -> bool:
-    """Whether ``"onednn"`` folds the first spatial dim into the batch: 3-D convs that are not
-    depthwise, with ``rows`` (the first output dim) at least 16 and ``batch * rows`` at most 32:
-    there oneDNN's kernel, fed one conv per tap with ``batch * rows`` features, ran 1.2-2.8x
-    faster than one conv with ``batch`` features (filter gradient alone, ms, 2 cores, whole /
-    folded): 1 x 16³ x 32, 3x3x3, 6.0 / 2.1; 2 x 16³ x 32, 5.7 / 4.8; 1 x 32³ x 64, stride 2,
-    26.8 / 11.1; 1 x 32³ x 16, 13.4 / 7.1; 2 x 32³ x 32, stride 2, 14.3 / 14.0. With 64 features
-    it ran 2-3x slower (4 x 16³ x 32: 6.3 / 12.8; 4 x 32³ x 16, stride 2: 5.8 / 16.9), and with
-    8 rows too (2 x 16³ x 32, 4x4x4, stride 2: 2.2 / 3.0).
+def folded_form(rank: int, batch: int, *, depthwise: bool) -> bool:
+    """Whether ``"onednn"`` folds the first spatial dim into the batch: a batch of one, 2-D or
+    3-D, not depthwise. oneDNN's kernel for the whole layout has the batch as its features and
+    runs one feature slowly; folded, each tap of the first dim is one conv of one rank lower
+    with the first output dim as its features. Training steps (ms, 2 cores, whole / folded),
+    3-D: 1 x 16³ x 32, 3x3x3, 11.0 / 4.3; 1 x 32³ x 32 to 64, stride 2, 18.8 / 10.9;
+    1 x 8 x 32² x 32, 13.1 / 10.1; 1 x 64 x 16² x 16, 9.5 / 6.4; 2-D: 1 x 64² x 64, 3x3,
+    9.6 / 7.9; 1 x 32² x 128, 8.8 / 6.7; 1 x 128² x 32, stride 2, 6.4 / 5.7. With a batch of
+    two it ran as fast or slower (2 x 32³ x 32, stride 2: 24.0 / 24.5; 2 x 16 x 24² x 32:
+    20.3 / 23.0; only 2 x 16³ x 32 gained, 12.0 / 10.1), example by example too.
 
-    >>> [folded_form(3, n, m, depthwise=False) for n, m in ((1, 16), (2, 16), (4, 16), (2, 8))]
+    >>> [folded_form(r, n, depthwise=False) for r, n in ((3, 1), (2, 1), (1, 1), (3, 2))]
     [True, True, False, False]
     """
-    return rank == 3 and not depthwise and rows >= 16 and batch * rows <= 32
+    return rank >= 2 and batch == 1 and not depthwise
 
 
 def _onednn_filter_grad_folded(x, dy, *, kernel_sizes, strides, padding, dilations, **settings):
