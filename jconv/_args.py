@@ -169,11 +169,22 @@ def precision(fn: str, value):
     raise TypeError(f"{fn}: precision must be None, a string or a lax.Precision, got {value!r}")
 
 
-def element_type(fn: str, value):
+def element_type(fn: str, value) -> str | None:
+    """``preferred_element_type`` as the name of its dtype (``"float64"``), or ``None``.
+
+    A name, not a ``np.dtype``: the value is a static argument of jconv's jitted functions, and
+    ``np.dtype("float64") == None`` is true in NumPy (``np.dtype(None)`` is float64), so a jit
+    cache that compares keys whose hashes collide could hand a call with float64 the program
+    traced without it (a float32 result where float64 was asked for, seen once in a full test
+    run). Names compare as they should.
+
+    >>> element_type("f", np.float64), element_type("f", None), np.dtype("float64") == None
+    ('float64', None, True)
+    """
     if value is None:
         return None
     try:
-        return np.dtype(value)
+        return np.dtype(value).name
     except TypeError as e:
         raise TypeError(f"{fn}: preferred_element_type {value!r} is not a dtype") from e
 

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
-import numpy as np
 
 from jconv import _args, _layout
 
@@ -95,7 +94,7 @@ def settings(
     precision: Any,
     preferred_element_type: Any,
     strides_name: str = "strides",
-) -> tuple[tuple[int, ...], Any, tuple[int, ...], Any, np.dtype | None]:
+) -> tuple[tuple[int, ...], Any, tuple[int, ...], Any, str | None]:
     """Strides, padding spec, dilations, precision and element type, normalised and checked."""
     return (
         _args.ints_per_dim(fn, strides_name, strides, rank, channels_first),
