@@ -2,12 +2,15 @@
 ``tf.nn.depthwise_conv2d``) and ``tf.GradientTape`` in a ``tf.function``.
 
 Run by the parent as ``python -m jconv.bench.tf_worker --spec JSON``. ``jit_compile=False``
-(TensorFlow's default), intra-op threads = cores. TensorFlow is imported in :func:`work`, so
-importing this module is cheap and needs no TensorFlow.
+(TensorFlow's default), intra-op threads = cores, oneDNN's kernels on
+(``TF_ENABLE_ONEDNN_OPTS=1`` unless set: TensorFlow turns them on by itself only on CPUs with
+AVX-512 VNNI/BF16 or AMX, and the peer should be the same kernel on every host). TensorFlow is
+imported in :func:`work`, so importing this module is cheap and needs no TensorFlow.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +23,7 @@ from jconv.bench.workloads import OPS, Workload, cotangent, inputs
 
 def work(spec: Spec) -> Result:
     """Time the forward and the step on every workload; write the check cases."""
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(cpu_count())
@@ -27,7 +31,10 @@ def work(spec: Spec) -> Result:
     out: Result = {
         "framework": "tf",
         "measurements": [],
-        "versions": {"tensorflow": tf.__version__},
+        "versions": {
+            "tensorflow": tf.__version__,
+            "TF_ENABLE_ONEDNN_OPTS": os.environ["TF_ENABLE_ONEDNN_OPTS"],
+        },
         "threads": {
             "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
             "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
