@@ -6,9 +6,9 @@ from hypothesis import settings
 
 # TensorFlow, an oracle in test_tf_live.py and test_zero_size.py, turns its oneDNN CPU kernels on
 # by default only on CPUs with AVX-512 VNNI/BF16 or AMX; without them (an AVX2-only host) its
-# Eigen kernels refuse grouped convs with dilation, and test_tf_live.py would find no route for
-# those configurations. Its float32 oracle is the oneDNN kernel on every host. Set before any
-# test module imports TensorFlow.
+# Eigen kernels refuse the gradients of grouped convs and of dilated ones, and test_tf_live.py
+# would find no route for those configurations. Its float32 oracle is the oneDNN kernel on every
+# host. Set before any test module imports TensorFlow.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 settings.register_profile(
